@@ -1,0 +1,108 @@
+"""`kb docs`: list, show, errors, retire, supersede, restore."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from kb.cli.common import JsonOption, KbDirOption, open_kb, print_json
+
+docs_app = typer.Typer(help="See and manage the documents in the library.", no_args_is_help=True)
+
+
+@docs_app.command("list")
+def list_docs(
+    status: Annotated[str | None, typer.Option("--status", help="current, superseded or withdrawn.")] = None,
+    json_out: JsonOption = False,
+    kb_dir: KbDirOption = None,
+) -> None:
+    """List documents with their status and dates."""
+    with open_kb(kb_dir) as kb:
+        docs = kb.documents([status] if status else None)
+    if json_out:
+        print_json({"documents": [d.model_dump(mode="json") for d in docs]})
+        return
+    for d in docs:
+        flag = " (past review)" if d.is_past_review() else ""
+        typer.echo(f"{d.doc_id:<40} {d.status.value:<11} {d.doc_type.value:<10} {d.published or '':<10} {d.title}{flag}")
+    typer.echo(f"{len(docs)} documents")
+
+
+@docs_app.command("show")
+def show(doc_id: str, json_out: JsonOption = False, kb_dir: KbDirOption = None) -> None:
+    """Show one document: metadata, versions and chunks."""
+    with open_kb(kb_dir) as kb:
+        doc = kb.document(doc_id)
+        versions = kb.catalog.versions(doc_id)
+        chunks = kb.chunks(doc_id)
+    if json_out:
+        print_json(
+            {
+                "document": doc.model_dump(mode="json"),
+                "versions": versions,
+                "chunks": [c.model_dump(mode="json", include={"chunk_id", "ordinal", "heading_path", "page_start", "page_end", "token_count", "text"}) for c in chunks],
+            }
+        )
+        return
+    for k, v in doc.model_dump(mode="json").items():
+        typer.echo(f"{k:<14} {v}")
+    typer.echo(f"versions       {len(versions)}")
+    for c in chunks:
+        pages = f"p.{c.page_start}" if c.page_start else ""
+        typer.echo(f"  #{c.ordinal:<3} {pages:<6} {c.heading_path[:70]}")
+
+
+@docs_app.command("errors")
+def errors(
+    run_id: Annotated[str | None, typer.Option("--run", help="An ingest run id (default: the latest).")] = None,
+    json_out: JsonOption = False,
+    kb_dir: KbDirOption = None,
+) -> None:
+    """Files that failed in the latest ingest run (or a given one), with the reason."""
+    with open_kb(kb_dir) as kb:
+        rows = kb.catalog.errors(run_id)
+    if json_out:
+        print_json({"errors": rows})
+        return
+    if not rows:
+        typer.echo("No ingest errors.")
+    for r in rows:
+        typer.echo(f"{r['path']}: {r['error']}")
+
+
+@docs_app.command("retire")
+def retire(doc_id: str, json_out: JsonOption = False, kb_dir: KbDirOption = None) -> None:
+    """Withdraw a document: search and ask never return it again (until restored)."""
+    from kb.curation import retire_document
+
+    with open_kb(kb_dir) as kb:
+        doc = retire_document(kb, doc_id)
+    _done(json_out, doc, f"{doc_id} is now withdrawn.")
+
+
+@docs_app.command("supersede")
+def supersede(old_id: str, new_id: str, json_out: JsonOption = False, kb_dir: KbDirOption = None) -> None:
+    """Mark OLD_ID as superseded by NEW_ID."""
+    from kb.curation import supersede_document
+
+    with open_kb(kb_dir) as kb:
+        old, _ = supersede_document(kb, old_id, new_id)
+    _done(json_out, old, f"{old_id} is now superseded by {new_id}.")
+
+
+@docs_app.command("restore")
+def restore(doc_id: str, json_out: JsonOption = False, kb_dir: KbDirOption = None) -> None:
+    """Make a withdrawn or superseded document current again."""
+    from kb.curation import restore_document
+
+    with open_kb(kb_dir) as kb:
+        doc = restore_document(kb, doc_id)
+    _done(json_out, doc, f"{doc_id} is current again.")
+
+
+def _done(json_out: bool, doc, message: str) -> None:
+    if json_out:
+        print_json({"document": doc.model_dump(mode="json")})
+    else:
+        typer.echo(message)

@@ -1,0 +1,250 @@
+"""`kb` commands: ingest, search, ask, settings, app; `docs`, `eval`, `cite` come from their modules."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kb.cli.common import (
+    JsonOption,
+    KbDirOption,
+    err,
+    fail_cleanly,
+    open_kb,
+    print_json,
+    read_queries,
+    set_global_kb_dir,
+)
+from kb.cli.docs_cmd import docs_app
+
+app = typer.Typer(
+    name="kb",
+    help="Occupational-health knowledge base: ingest documents, search, and ask with citations.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(docs_app, name="docs")
+
+
+@app.callback()
+def _root(kb_dir: KbDirOption = None) -> None:
+    """Global options apply to every command."""
+    set_global_kb_dir(kb_dir)
+
+
+# ---------------------------------------------------------------------- ingest
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders to ingest.")],
+    sync: Annotated[bool, typer.Option("--sync", help="Withdraw documents gone from the folders given.")] = False,
+    json_out: JsonOption = False,
+    kb_dir: KbDirOption = None,
+) -> None:
+    """Ingest files and folders incrementally. Exit 0: all stored; 1: some files failed; 2: usage error."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ingest.pipeline import ingest_paths
+
+    with open_kb(kb_dir) as kb:
+        with Progress(
+            TextColumn("{task.description:<6}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[detail]}", style="dim"),
+            console=_stderr_console(),
+            transient=json_out,
+        ) as bar:
+            tasks: dict[str, int] = {}
+
+            def progress(stage: str, done: int, total: int, detail: str) -> None:
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task(stage, total=total, detail="")
+                bar.update(tasks[stage], completed=done, total=total, detail=detail[:40])
+
+            report = ingest_paths(kb, paths, sync=sync, progress=progress)
+    if json_out:
+        print_json(report.contract())
+    else:
+        typer.echo(
+            f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
+            f"withdrawn {report.withdrawn}, failed {len(report.failed)} "
+            f"({report.chunks_embedded} chunks embedded in {report.seconds:.1f}s)"
+        )
+        for f in report.failed:
+            err(f"{f['path']}: {f['error']}")
+        if report.failed:
+            typer.echo("List them again with: kb docs errors", err=True)
+    raise typer.Exit(1 if report.failed else 0)
+
+
+def _stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+# ---------------------------------------------------------------------- search / ask
+
+
+def _filters(doc_type: list[str] | None, topic: list[str] | None, include_superseded: bool):
+    from kb.records import DocType, SearchFilters
+
+    types = []
+    for t in doc_type or []:
+        try:
+            types.append(DocType(t))
+        except ValueError:
+            err(f"unknown document type {t!r}; choose from {', '.join(d.value for d in DocType)}")
+            raise typer.Exit(2) from None
+    return SearchFilters(doc_types=types, topics=topic or [], include_superseded=include_superseded)
+
+
+@app.command()
+def search(
+    query: Annotated[str | None, typer.Argument(help="What to search for.")] = None,
+    k: Annotated[int, typer.Option("-k", help="Number of hits.")] = 5,
+    doc_type: Annotated[list[str] | None, typer.Option("--type", help="Only this document type (repeatable).")] = None,
+    topic: Annotated[list[str] | None, typer.Option("--topic", help="Only this topic (repeatable).")] = None,
+    include_superseded: Annotated[bool, typer.Option("--include-superseded", help="Also return superseded documents.")] = False,
+    mode: Annotated[str, typer.Option("--mode", help="hybrid, dense or bm25.")] = "hybrid",
+    queries: Annotated[Path | None, typer.Option("--queries", help='JSONL file of {"id","query"} lines.')] = None,
+    json_out: JsonOption = False,
+    kb_dir: KbDirOption = None,
+) -> None:
+    """Search the library: hybrid dense + BM25 retrieval with filters."""
+    from kb.contract import hit_json
+
+    if (query is None) == (queries is None):
+        err("give either a QUERY or --queries FILE.jsonl")
+        raise typer.Exit(2)
+    filters = _filters(doc_type, topic, include_superseded)
+    with open_kb(kb_dir) as kb:
+        if queries is not None:
+            batch = read_queries(queries)
+            for item in batch:
+                hits = kb.search(item["query"], k=k, filters=filters, mode=mode)
+                print_json({"id": item["id"], "hits": [hit_json(h) for h in hits]})
+            return
+        hits = kb.search(query, k=k, filters=filters, mode=mode)
+    if json_out:
+        print_json({"hits": [hit_json(h) for h in hits]})
+        return
+    if not hits:
+        typer.echo("No matching documents.")
+    for i, h in enumerate(hits, start=1):
+        c = h.chunk
+        pages = f" p.{c.page_start}" + (f"-{c.page_end}" if c.page_end and c.page_end != c.page_start else "") if c.page_start else ""
+        typer.secho(f"{i}. {c.title} [{c.doc_type.value}, {c.status.value}]{pages}", bold=True)
+        typer.echo(f"   {c.heading_path}")
+        typer.echo(f"   {' '.join(c.text.split())[:240]}")
+
+
+@app.command()
+def ask(
+    question: Annotated[str | None, typer.Argument(help="Your question in plain English.")] = None,
+    doc_type: Annotated[list[str] | None, typer.Option("--type", help="Only this document type.")] = None,
+    topic: Annotated[list[str] | None, typer.Option("--topic", help="Only this topic.")] = None,
+    include_superseded: Annotated[bool, typer.Option("--include-superseded")] = False,
+    queries: Annotated[Path | None, typer.Option("--queries", help='JSONL file of {"id","query"} lines.')] = None,
+    json_out: JsonOption = False,
+    kb_dir: KbDirOption = None,
+) -> None:
+    """Ask a question; get a short answer where every sentence cites its source."""
+    from kb.contract import answer_json
+
+    if (question is None) == (queries is None):
+        err("give either a QUESTION or --queries FILE.jsonl")
+        raise typer.Exit(2)
+    filters = _filters(doc_type, topic, include_superseded)
+    with open_kb(kb_dir) as kb:
+        if queries is not None:
+            for item in read_queries(queries):
+                print_json(answer_json(kb.ask(item["query"], filters=filters), item["id"]))
+            return
+        answer = kb.ask(question, filters=filters, log=True)
+    if json_out:
+        print_json(answer_json(answer))
+        return
+    typer.echo(answer.answer)
+    typer.echo("")
+    for c in answer.citations:
+        pages = f", p.{c.page_start}" if c.page_start else ""
+        typer.echo(f"[{c.n}] {c.title} — {c.section}{pages} ({c.published or 'undated'})")
+        typer.echo(f"    {c.link}")
+    if not answer.answerable:
+        for d in answer.closest_documents:
+            typer.echo(f"  - {d['title']} ({d['section']})  {d['link']}")
+    for w in answer.warnings:
+        typer.secho(f"warning: {w}", fg=typer.colors.YELLOW)
+
+
+# ---------------------------------------------------------------------- settings / app
+
+
+@app.command("settings")
+def settings_cmd(json_out: JsonOption = False) -> None:
+    """List every setting with its environment variable, current value and help."""
+    from kb.settings import SETTINGS
+
+    with fail_cleanly():
+        from kb.cli.common import settings_for
+
+        current = settings_for()
+    rows = []
+    for s in SETTINGS:
+        value = getattr(current, s.name)
+        shown = "***" if s.secret and value else str(value)
+        rows.append({"name": s.name, "env": s.env, "value": shown, "default": s.default, "help": s.help})
+    if json_out:
+        print_json(rows)
+        return
+    for r in rows:
+        typer.echo(f"{r['name']:<20} {r['env']:<22} {r['value']!s:<24} {r['help']}")
+
+
+@app.command("app")
+def app_cmd(
+    host: Annotated[str | None, typer.Option("--host", help="Address to listen on (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Port (default 8501).")] = None,
+    kb_dir: KbDirOption = None,
+) -> None:
+    """Start the Streamlit app (Ask, Library, Curate, Evals, Bulletin)."""
+    import os
+    import subprocess
+
+    from kb.cli.common import settings_for
+
+    with fail_cleanly():
+        settings = settings_for(kb_dir, app_host=host, app_port=port)
+    app_file = Path(__file__).resolve().parents[2] / "app" / "Ask.py"
+    if not app_file.is_file():
+        err(f"{app_file}: the app is not installed next to kb (run from a clone of the repository).")
+        raise typer.Exit(2)
+    env = dict(os.environ, KB_DIR=str(settings.kb_dir.resolve()), KB_APP_HOST=settings.app_host,
+               KB_APP_PORT=str(settings.app_port))
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", str(app_file),
+        "--server.address", settings.app_host,
+        "--server.port", str(settings.app_port),
+        "--server.headless", "true",
+        "--browser.gatherUsageStats", "false",
+        "--global.developmentMode", "false",
+    ]
+    typer.echo(f"Starting the app on http://{settings.app_host}:{settings.app_port} (Ctrl+C to stop)")
+    started = time.time()
+    try:
+        raise typer.Exit(subprocess.call(cmd, env=env))
+    except KeyboardInterrupt:
+        typer.echo(f"stopped after {time.time() - started:.0f}s")
+
+
+def main() -> None:  # console-script entry point
+    app()

@@ -1,0 +1,206 @@
+"""Typed records passed between ingest, store, retrieval and answers.
+
+Every record is defined once here. Pass records, not dicts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from enum import Enum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# Namespace for deterministic chunk point ids (uuid5 of doc_id, version, ordinal).
+CHUNK_NAMESPACE = uuid.UUID("6f1c3c1e-9a55-4f0e-9d7e-5b8a3f0c2a11")
+
+
+class DocType(str, Enum):
+    guideline = "guideline"
+    policy = "policy"
+    protocol = "protocol"
+    bulletin = "bulletin"
+    form = "form"
+    other = "other"
+
+
+class DocStatus(str, Enum):
+    current = "current"
+    superseded = "superseded"
+    withdrawn = "withdrawn"
+
+
+Audience = Literal["members", "public"]
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DocumentMeta(_Record):
+    """Curator-editable metadata, from a sidecar or manifest, or inferred from the file."""
+
+    doc_id: str | None = None
+    title: str | None = None
+    doc_type: DocType = DocType.other
+    topics: list[str] = Field(default_factory=list)
+    publisher: str | None = None
+    audience: Audience = "members"
+    published: dt.date | None = None
+    review_due: dt.date | None = None
+    status: DocStatus = DocStatus.current
+    supersedes: list[str] = Field(default_factory=list)
+    source_url: str | None = None
+    sample: bool = False
+
+
+class Document(_Record):
+    """One live (or retired) document as the catalog knows it."""
+
+    doc_id: str
+    title: str
+    doc_type: DocType = DocType.other
+    topics: list[str] = Field(default_factory=list)
+    publisher: str | None = None
+    audience: Audience = "members"
+    published: dt.date | None = None
+    review_due: dt.date | None = None
+    status: DocStatus = DocStatus.current
+    supersedes: list[str] = Field(default_factory=list)
+    superseded_by: str | None = None
+    source_path: str
+    source_url: str | None = None
+    version: str  # sha256 of the file's bytes
+    ingested_at: dt.datetime
+    sample: bool = False
+    page_count: int | None = None
+    chunk_count: int = 0
+
+    def is_past_review(self, today: dt.date | None = None) -> bool:
+        today = today or dt.date.today()
+        return self.review_due is not None and self.review_due < today
+
+
+# ---------------------------------------------------------------- parsing
+
+
+BlockKind = Literal["heading", "text", "table", "list"]
+
+
+class Block(_Record):
+    """One structural element of a parsed file, in reading order."""
+
+    kind: BlockKind
+    text: str
+    level: int = 0  # heading level 1..6 for headings, 0 otherwise
+    page: int | None = None  # 1-based physical page, None for formats without pages
+
+
+class ParsedDocument(_Record):
+    """What a loader returns: clean blocks in reading order plus hints from the file."""
+
+    path: str
+    blocks: list[Block]
+    title_hint: str | None = None
+    page_count: int | None = None
+    date_hint: dt.date | None = None
+
+
+class ChunkDraft(_Record):
+    """A chunk before it has ids and embeddings.
+
+    `char_start`/`char_end` index into the document text built by joining the
+    block texts with "\\n\\n" (see `ingest.chunking.document_text`).
+    """
+
+    ordinal: int
+    text: str
+    heading_path: str = ""
+    page_start: int | None = None
+    page_end: int | None = None
+    char_start: int
+    char_end: int
+    token_count: int
+
+
+class Chunk(_Record):
+    """A stored chunk with the document fields that filters need."""
+
+    chunk_id: str
+    doc_id: str
+    version: str
+    ordinal: int
+    text: str
+    heading_path: str = ""
+    page_start: int | None = None
+    page_end: int | None = None
+    char_start: int
+    char_end: int
+    token_count: int
+    title: str
+    doc_type: DocType
+    topics: list[str] = Field(default_factory=list)
+    audience: Audience = "members"
+    status: DocStatus = DocStatus.current
+    published: dt.date | None = None
+    review_due: dt.date | None = None
+    source_path: str
+
+    @staticmethod
+    def make_id(doc_id: str, version: str, ordinal: int) -> str:
+        return str(uuid.uuid5(CHUNK_NAMESPACE, f"{doc_id}|{version}|{ordinal}"))
+
+
+# ---------------------------------------------------------------- retrieval
+
+
+class SearchFilters(_Record):
+    doc_types: list[DocType] = Field(default_factory=list)
+    topics: list[str] = Field(default_factory=list)
+    audience: list[Audience] = Field(default_factory=list)
+    published_from: dt.date | None = None
+    published_to: dt.date | None = None
+    include_superseded: bool = False
+    doc_ids: list[str] = Field(default_factory=list)
+
+
+class Hit(_Record):
+    chunk: Chunk
+    score: float
+    dense_rank: int | None = None
+    sparse_rank: int | None = None
+
+
+# ---------------------------------------------------------------- answers
+
+
+class Citation(_Record):
+    n: int
+    doc_id: str
+    version: str
+    chunk_id: str
+    title: str
+    source_path: str
+    section: str
+    page_start: int | None = None
+    page_end: int | None = None
+    quote: str
+    published: dt.date | None = None
+    review_due: dt.date | None = None
+    status: DocStatus = DocStatus.current
+    link: str = ""
+
+
+class Answer(_Record):
+    id: str | None = None
+    question: str
+    answer: str
+    answerable: bool
+    citations: list[Citation] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    closest_documents: list[dict] = Field(default_factory=list)
+    evidence_score: float = 0.0
+    hits: list[Hit] = Field(default_factory=list)
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+    mode: str = "extractive"

@@ -1,0 +1,188 @@
+"""Hybrid retrieval: dense top-N and BM25 top-N fused with weighted RRF.
+
+Order of operations:
+1. store-side filters (status, type, topic, audience, dates, doc ids);
+2. dense and BM25 candidate lists, fused on the client (`kb.fusion`), so both
+   store backends rank identically and the trace keeps each retriever's rank;
+3. the catalog check: only each document's live version and catalog status count;
+4. a cap on chunks per document, then the top k.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+from kb.catalog import Catalog
+from kb.embedder import Embedder
+from kb.fusion import cap_per_group, reciprocal_rank_fusion
+from kb.records import Chunk, DocStatus, Hit, SearchFilters
+from kb.sparse import sparse_query
+from kb.store import DENSE, SPARSE, PointFilter, StoredPoint, VectorStore
+
+Mode = Literal["hybrid", "dense", "bm25"]
+MODES: tuple[str, ...] = ("hybrid", "dense", "bm25")
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    dense_k: int = 40
+    sparse_k: int = 40
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    sparse_weight: float = 1.0
+    max_chunks_per_doc: int = 3
+
+    def __post_init__(self) -> None:
+        if self.dense_k < 1 or self.sparse_k < 1:
+            raise ValueError("dense_k and sparse_k must be at least 1")
+        if self.rrf_k < 1:
+            raise ValueError("rrf_k must be at least 1")
+
+    @classmethod
+    def from_settings(cls, settings) -> RetrievalConfig:
+        return cls(
+            dense_k=settings.dense_k,
+            sparse_k=settings.sparse_k,
+            rrf_k=settings.rrf_k,
+            dense_weight=settings.dense_weight,
+            sparse_weight=settings.sparse_weight,
+            max_chunks_per_doc=settings.max_chunks_per_doc,
+        )
+
+
+@dataclass
+class SearchTrace:
+    query: str
+    mode: str
+    dense: list[tuple[str, float]] = field(default_factory=list)
+    sparse: list[tuple[str, float]] = field(default_factory=list)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+def to_point_filter(filters: SearchFilters, statuses: tuple[str, ...] | None = None) -> PointFilter:
+    if statuses is None:
+        statuses = ("current", "superseded") if filters.include_superseded else ("current",)
+    return PointFilter(
+        doc_ids=tuple(filters.doc_ids),
+        statuses=statuses,
+        doc_types=tuple(t.value for t in filters.doc_types),
+        topics=tuple(filters.topics),
+        audience=tuple(filters.audience),
+        published_from=filters.published_from,
+        published_to=filters.published_to,
+    )
+
+
+def chunk_from_payload(payload: dict) -> Chunk:
+    return Chunk.model_validate({k: v for k, v in payload.items() if k in Chunk.model_fields})
+
+
+class HybridRetriever:
+    """Search the store and return `Hit`s, best first.
+
+    >>> # retriever = HybridRetriever(store, embedder, catalog, RetrievalConfig())
+    >>> # hits = retriever.search("hepatitis B non-responder", k=5)
+    """
+
+    def __init__(
+        self,
+        store: VectorStore,
+        embedder: Embedder,
+        catalog: Catalog,
+        config: RetrievalConfig | None = None,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.catalog = catalog
+        self.config = config or RetrievalConfig()
+        self.last_trace: SearchTrace | None = None
+
+    def candidates(
+        self,
+        query: str,
+        where: PointFilter,
+        query_vector: list[float] | None = None,
+    ) -> tuple[list[StoredPoint], list[StoredPoint], dict[str, float]]:
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        qv = query_vector if query_vector is not None else self.embedder.embed_query(query)
+        t1 = time.perf_counter()
+        dense = self.store.query(DENSE, qv, self.config.dense_k, where)
+        t2 = time.perf_counter()
+        sparse = self.store.query(SPARSE, sparse_query(query), self.config.sparse_k, where)
+        t3 = time.perf_counter()
+        timings.update(embed=(t1 - t0) * 1e3, dense=(t2 - t1) * 1e3, bm25=(t3 - t2) * 1e3)
+        return dense, sparse, timings
+
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        filters: SearchFilters | None = None,
+        mode: Mode = "hybrid",
+        query_vector: list[float] | None = None,
+        statuses: tuple[str, ...] | None = None,
+    ) -> list[Hit]:
+        if mode not in MODES:
+            raise ValueError(f"unknown retrieval mode {mode!r}; choose one of {', '.join(MODES)}")
+        if not query.strip():
+            raise ValueError("the query is empty")
+        filters = filters or SearchFilters()
+        where = to_point_filter(filters, statuses)
+        dense, sparse, timings = self.candidates(query, where, query_vector)
+        trace = SearchTrace(query, mode, [(p.id, p.score) for p in dense], [(p.id, p.score) for p in sparse])
+        trace.timings_ms = timings
+        self.last_trace = trace
+
+        points = {p.id: p for p in dense}
+        points.update({p.id: p for p in sparse if p.id not in points})
+        dense_rank = {p.id: i for i, p in enumerate(dense, start=1)}
+        sparse_rank = {p.id: i for i, p in enumerate(sparse, start=1)}
+        if mode == "dense":
+            ranked = [(p.id, p.score) for p in dense]
+        elif mode == "bm25":
+            ranked = [(p.id, p.score) for p in sparse]
+        else:
+            ranked = reciprocal_rank_fusion(
+                [[p.id for p in dense], [p.id for p in sparse]],
+                k=self.config.rrf_k,
+                weights=[self.config.dense_weight, self.config.sparse_weight],
+            )
+
+        allowed = set(where.statuses)
+        live = self.catalog.live_versions(points[pid].payload.get("doc_id", "") for pid, _ in ranked)
+        kept: list[tuple[str, float]] = []
+        for pid, score in ranked:
+            payload = points[pid].payload
+            doc_id = payload.get("doc_id")
+            if doc_id not in live:
+                continue
+            version, status = live[doc_id]
+            if payload.get("version") != version or status not in allowed:
+                continue
+            kept.append((pid, score))
+        order = cap_per_group(
+            [pid for pid, _ in kept],
+            {pid: points[pid].payload["doc_id"] for pid, _ in kept},
+            self.config.max_chunks_per_doc,
+        )[:k]
+        score_of = dict(kept)
+        hits = []
+        for pid in order:
+            payload = dict(points[pid].payload)
+            payload["status"] = live[payload["doc_id"]][1]
+            hits.append(
+                Hit(
+                    chunk=chunk_from_payload(payload),
+                    score=float(score_of[pid]),
+                    dense_rank=dense_rank.get(pid),
+                    sparse_rank=sparse_rank.get(pid),
+                )
+            )
+        return hits
+
+
+def superseded_statuses() -> tuple[str, ...]:
+    return (DocStatus.superseded.value,)

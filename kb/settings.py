@@ -1,0 +1,197 @@
+"""One table of settings: name, default, environment variable and help.
+
+Values resolve in this order: explicit overrides (CLI flags) > environment >
+`kb.toml` > default. The same table documents the settings (`kb settings`,
+README) and validates them, as datasette's SETTINGS does.
+
+`kb.toml` is read from `$KB_CONFIG` if set, else `./kb.toml`, else `$KB_DIR/kb.toml`.
+Keys are the setting names, at top level or under a `[kb]` table.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from kb.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    env: str
+    help: str
+    choices: tuple[str, ...] = ()
+    secret: bool = False
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("kb_dir", ".kb", "KB_DIR", "Where the catalog and the embedded Qdrant shard live."),
+    Setting("store", "edge", "KB_STORE", "Vector store backend.", ("edge", "server")),
+    Setting("qdrant_url", "", "QDRANT_URL", "Qdrant server URL, for store=server."),
+    Setting("qdrant_api_key", "", "QDRANT_API_KEY", "Qdrant server API key.", secret=True),
+    Setting("collection", "oh_kb", "KB_COLLECTION", "Collection name on a Qdrant server."),
+    Setting("embedder", "local", "KB_EMBEDDER", "Embedding backend.", ("local", "openai")),
+    Setting(
+        "embed_model",
+        "",
+        "KB_EMBED_MODEL",
+        "Local sentence-transformers model directory (default: the packaged all-MiniLM-L6-v2), "
+        "or the model name for an OpenAI-compatible endpoint.",
+    ),
+    Setting("embed_base_url", "", "KB_EMBED_BASE_URL", "OpenAI-compatible embeddings URL."),
+    Setting("embed_api_key", "", "KB_EMBED_API_KEY", "API key for the embeddings URL.", secret=True),
+    Setting("embed_batch_size", 32, "KB_EMBED_BATCH_SIZE", "Chunks per embedding batch."),
+    Setting("llm", "none", "KB_LLM", "Answer mode: extractive only, or a generative LLM.", ("none", "openai", "ollama")),
+    Setting("llm_base_url", "", "KB_LLM_BASE_URL", "LLM endpoint (OpenAI-compatible or Ollama)."),
+    Setting("llm_model", "", "KB_LLM_MODEL", "LLM model name."),
+    Setting("llm_api_key", "", "KB_LLM_API_KEY", "LLM API key.", secret=True),
+    Setting("chunk_tokens", 256, "KB_CHUNK_TOKENS", "Token budget per chunk (cl100k_base)."),
+    Setting("dense_k", 40, "KB_DENSE_K", "Dense candidates before fusion."),
+    Setting("sparse_k", 40, "KB_SPARSE_K", "BM25 candidates before fusion."),
+    Setting("rrf_k", 60, "KB_RRF_K", "RRF constant k."),
+    Setting("dense_weight", 1.0, "KB_DENSE_WEIGHT", "RRF weight of the dense ranking."),
+    Setting("sparse_weight", 1.0, "KB_SPARSE_WEIGHT", "RRF weight of the BM25 ranking."),
+    Setting("max_chunks_per_doc", 3, "KB_MAX_CHUNKS_PER_DOC", "Cap on hits from one document."),
+    Setting("top_k", 5, "KB_TOP_K", "Hits returned by search."),
+    Setting(
+        "answer_threshold",
+        0.45,
+        "KB_ANSWER_THRESHOLD",
+        "Evidence score below which ask refuses (calibrated on evals/datasets/golden.jsonl).",
+    ),
+    Setting("app_host", "127.0.0.1", "KB_APP_HOST", "Address the app listens on."),
+    Setting("app_port", 8501, "KB_APP_PORT", "Port the app listens on."),
+    Setting("app_base_url", "", "KB_APP_BASE_URL", "Public base URL used in citation links."),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    kb_dir: Path
+    store: str
+    qdrant_url: str
+    qdrant_api_key: str
+    collection: str
+    embedder: str
+    embed_model: str
+    embed_base_url: str
+    embed_api_key: str
+    embed_batch_size: int
+    llm: str
+    llm_base_url: str
+    llm_model: str
+    llm_api_key: str
+    chunk_tokens: int
+    dense_k: int
+    sparse_k: int
+    rrf_k: int
+    dense_weight: float
+    sparse_weight: float
+    max_chunks_per_doc: int
+    top_k: int
+    answer_threshold: float
+    app_host: str
+    app_port: int
+    app_base_url: str
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.kb_dir / "catalog.db"
+
+    @property
+    def shard_path(self) -> Path:
+        return self.kb_dir / "qdrant"
+
+    @property
+    def base_url(self) -> str:
+        return self.app_base_url or f"http://{self.app_host}:{self.app_port}"
+
+    def replace(self, **changes: Any) -> Settings:
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update(changes)
+        if "kb_dir" in changes:
+            values["kb_dir"] = Path(values["kb_dir"])
+        return Settings(**values)
+
+
+def _config_file() -> Path | None:
+    explicit = os.environ.get("KB_CONFIG")
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError(f"KB_CONFIG points to {path}, which is not a file.")
+        return path
+    for candidate in (Path("kb.toml"), Path(os.environ.get("KB_DIR", ".kb")) / "kb.toml"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _read_toml(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML ({exc}). Fix the file or remove it.") from exc
+    flat = dict(data.get("kb", {}))
+    flat.update({k: v for k, v in data.items() if not isinstance(v, dict)})
+    extra = {k: v for k, v in data.items() if isinstance(v, dict) and k != "kb"}
+    flat["__extra__"] = extra
+    return flat
+
+
+def _coerce(setting: Setting, value: Any, origin: str) -> Any:
+    kind = type(setting.default)
+    try:
+        if kind is bool:
+            value = value if isinstance(value, bool) else str(value).lower() in {"1", "true", "yes"}
+        elif kind is int:
+            value = int(value)
+        elif kind is float:
+            value = float(value)
+        else:
+            value = str(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(
+            f"{origin}: setting {setting.name}={value!r} is not a valid {kind.__name__}."
+        ) from exc
+    if setting.choices and value not in setting.choices:
+        raise ConfigError(
+            f"{origin}: setting {setting.name}={value!r} is not one of: {', '.join(setting.choices)}."
+        )
+    return value
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Resolve every setting. Unknown keys in kb.toml are an error that names them."""
+    path = _config_file()
+    toml_values = _read_toml(path)
+    extra = toml_values.pop("__extra__", {})
+    unknown = sorted(set(toml_values) - set(_BY_NAME))
+    if unknown:
+        raise ConfigError(
+            f"{path}: unknown setting(s) {', '.join(unknown)}. Run `kb settings` for the list."
+        )
+    values: dict[str, Any] = {}
+    for s in SETTINGS:
+        value, origin = s.default, "default"
+        if s.name in toml_values:
+            value, origin = toml_values[s.name], str(path)
+        if os.environ.get(s.env) not in (None, ""):
+            value, origin = os.environ[s.env], f"environment variable {s.env}"
+        if overrides.get(s.name) is not None:
+            value, origin = overrides[s.name], f"option --{s.name.replace('_', '-')}"
+        values[s.name] = _coerce(s, value, origin)
+    values["kb_dir"] = Path(values["kb_dir"])
+    if values["store"] == "server" and not values["qdrant_url"]:
+        raise ConfigError("KB_STORE=server needs QDRANT_URL (for example http://localhost:6333).")
+    return Settings(**values, extra=extra)

@@ -1,0 +1,27 @@
+"""Vector stores behind one protocol, opened through one entry point."""
+
+from __future__ import annotations
+
+from kb.errors import ConfigError
+from kb.store.filters import DENSE, SPARSE, PointData, PointFilter, StoredPoint
+from kb.store.protocol import VectorStore
+
+__all__ = ["DENSE", "SPARSE", "PointData", "PointFilter", "StoredPoint", "VectorStore", "open_store"]
+
+
+def open_store(settings, dim: int) -> VectorStore:
+    """Open the configured store: the embedded Edge shard, or a Qdrant server."""
+    if settings.store == "edge":
+        if settings.qdrant_url:
+            raise ConfigError(
+                "QDRANT_URL is set but KB_STORE=edge. Set KB_STORE=server to use the server, "
+                "or unset QDRANT_URL."
+            )
+        from kb.store.edge import EdgeStore
+
+        return EdgeStore(settings.shard_path, dim)
+    if settings.store == "server":
+        from kb.store.server import ServerStore
+
+        return ServerStore(settings.qdrant_url, settings.collection, dim, settings.qdrant_api_key)
+    raise ConfigError(f"Unknown store {settings.store!r}: use edge or server.")

@@ -1,0 +1,211 @@
+"""The embedded default: a Qdrant Edge shard in this process, under `KB_DIR/qdrant`.
+
+Qdrant Edge allows one process per shard. We hold an advisory lock file with our
+pid beside the shard, so a second process gets a clear "in use by pid N" error
+instead of a WAL error.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import threading
+from pathlib import Path
+
+from qdrant_edge import (
+    CountRequest,
+    Distance,
+    EdgeConfig,
+    EdgeShard,
+    EdgeSparseVectorParams,
+    EdgeVectorParams,
+    FieldCondition,
+    Filter,
+    MatchAny,
+    Modifier,
+    PayloadSchemaType,
+    Point,
+    Query,
+    QueryRequest,
+    RangeDateTime,
+    ScrollRequest,
+    SparseVector,
+    UpdateOperation,
+)
+
+from kb.errors import ConfigError, StoreLockedError
+from kb.store.filters import DENSE, INDEXED_FIELDS, SPARSE, PointData, PointFilter, StoredPoint
+
+_SCHEMA = {"keyword": PayloadSchemaType.Keyword, "datetime": PayloadSchemaType.Datetime}
+
+
+class ShardLock:
+    """An exclusive advisory lock on `<shard>.lock` that records the holder's pid."""
+
+    def __init__(self, shard_path: Path) -> None:
+        self.path = shard_path.with_name(shard_path.name + ".lock")
+        self._fh = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(self.path, "a+")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "unknown"
+            fh.close()
+            raise StoreLockedError(
+                f"The knowledge base store {self.path.parent} is in use by pid {holder} "
+                "(probably the app or another kb command). Stop that process, or do this "
+                "from the app, then try again."
+            ) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(str(os.getpid()))
+        fh.flush()
+        self._fh = fh
+
+    def release(self) -> None:
+        if self._fh is not None:
+            fcntl.flock(self._fh, fcntl.LOCK_UN)
+            self._fh.close()
+            self._fh = None
+
+
+def _to_filter(where: PointFilter | None) -> Filter | None:
+    if where is None or where.is_empty():
+        return None
+    must: list = []
+    must_not: list = []
+    for key, values in (
+        ("doc_id", where.doc_ids),
+        ("version", where.versions),
+        ("status", where.statuses),
+        ("doc_type", where.doc_types),
+        ("topics", where.topics),
+        ("audience", where.audience),
+    ):
+        if values:
+            must.append(FieldCondition(key=key, match=MatchAny(list(values))))
+    if where.exclude_versions:
+        must_not.append(FieldCondition(key="version", match=MatchAny(list(where.exclude_versions))))
+    if where.published_from or where.published_to:
+        must.append(
+            FieldCondition(
+                key="published",
+                range=RangeDateTime(
+                    gte=f"{where.published_from}T00:00:00Z" if where.published_from else None,
+                    lte=f"{where.published_to}T23:59:59Z" if where.published_to else None,
+                ),
+            )
+        )
+    return Filter(must=must or None, must_not=must_not or None)
+
+
+class EdgeStore:
+    """`VectorStore` on a local Qdrant Edge shard."""
+
+    backend = "edge"
+
+    def __init__(self, path: Path, dim: int) -> None:
+        self.path = Path(path)
+        self.dim = dim
+        self._lock = ShardLock(self.path)
+        self._lock.acquire()
+        self._write = threading.Lock()
+        try:
+            self._shard = self._open()
+        except Exception:
+            self._lock.release()
+            raise
+
+    def _open(self) -> EdgeShard:
+        config = EdgeConfig(
+            vectors={DENSE: EdgeVectorParams(size=self.dim, distance=Distance.Cosine)},
+            sparse_vectors={SPARSE: EdgeSparseVectorParams(modifier=Modifier.Idf)},
+        )
+        cfg_file = self.path / "edge_config.json"
+        if cfg_file.exists():
+            stored = json.loads(cfg_file.read_text())["vectors"][DENSE]["size"]
+            if stored != self.dim:
+                raise ConfigError(
+                    f"{self.path}: the store holds {stored}-dimensional vectors but the embedder "
+                    f"makes {self.dim}. Use a new KB_DIR or re-ingest into an empty one."
+                )
+            return EdgeShard.load(str(self.path))
+        self.path.mkdir(parents=True, exist_ok=True)
+        shard = EdgeShard.create(str(self.path), config)
+        for name, kind in INDEXED_FIELDS.items():
+            shard.update(UpdateOperation.create_field_index(name, _SCHEMA[kind]))
+        return shard
+
+    def upsert(self, points: list[PointData]) -> None:
+        if not points:
+            return
+        edge_points = [
+            Point(
+                p.id,
+                {DENSE: p.dense, SPARSE: SparseVector(p.sparse_indices, p.sparse_values)},
+                p.payload,
+            )
+            for p in points
+        ]
+        with self._write:
+            for start in range(0, len(edge_points), 512):
+                self._shard.update(UpdateOperation.upsert_points(edge_points[start : start + 512]))
+
+    def query(self, using, vector, limit, where=None) -> list[StoredPoint]:
+        if using == SPARSE:
+            indices, values = vector
+            if not indices:
+                return []
+            qv = SparseVector(list(indices), list(values))
+        else:
+            qv = list(vector)
+        req = QueryRequest(
+            limit=limit,
+            query=Query.Nearest(qv, using=using),
+            filter=_to_filter(where),
+            with_payload=True,
+        )
+        return [StoredPoint(str(p.id), float(p.score), dict(p.payload or {})) for p in self._shard.query(req)]
+
+    def delete(self, where: PointFilter) -> None:
+        flt = _to_filter(where)
+        if flt is None:
+            raise ValueError("refusing to delete with an empty filter")
+        with self._write:
+            self._shard.update(UpdateOperation.delete_points_by_filter(flt))
+
+    def count(self, where: PointFilter | None = None) -> int:
+        return int(self._shard.count(CountRequest(exact=True, filter=_to_filter(where))))
+
+    def scroll(self, where: PointFilter | None = None) -> list[StoredPoint]:
+        out: list[StoredPoint] = []
+        offset = None
+        flt = _to_filter(where)
+        while True:
+            records, offset = self._shard.scroll(
+                ScrollRequest(offset=offset, limit=512, filter=flt, with_payload=True)
+            )
+            out.extend(StoredPoint(str(r.id), 0.0, dict(r.payload or {})) for r in records)
+            if offset is None:
+                return out
+
+    def set_payload(self, where: PointFilter, values: dict) -> None:
+        flt = _to_filter(where)
+        if flt is None:
+            raise ValueError("refusing to set payload with an empty filter")
+        with self._write:
+            self._shard.update(UpdateOperation.set_payload_by_filter(flt, values))
+
+    def close(self) -> None:
+        if getattr(self, "_shard", None) is not None:
+            self._shard.flush()
+            self._shard.close()
+            self._shard = None
+        self._lock.release()
+
+

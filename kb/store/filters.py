@@ -1,0 +1,66 @@
+"""The store-neutral filter grammar. Each backend translates it to its own models.
+
+All conditions are ANDed. Empty lists mean "no condition".
+- `doc_ids`: doc_id is one of these.
+- `versions`: version is one of these; `exclude_versions`: version is none of these.
+- `statuses`: status is one of these (current, superseded, withdrawn).
+- `doc_types`, `audience`: the field is one of these.
+- `topics`: the chunk has at least one of these topics.
+- `published_from` / `published_to`: inclusive ISO date bounds on `published`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PointFilter:
+    doc_ids: tuple[str, ...] = ()
+    versions: tuple[str, ...] = ()
+    exclude_versions: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+    doc_types: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+    audience: tuple[str, ...] = ()
+    published_from: dt.date | None = None
+    published_to: dt.date | None = None
+
+    def is_empty(self) -> bool:
+        return self == PointFilter()
+
+
+@dataclass(frozen=True)
+class StoredPoint:
+    """A point as the store returns it."""
+
+    id: str
+    score: float
+    payload: dict
+
+
+@dataclass(frozen=True)
+class PointData:
+    """A point to write: id, dense vector, BM25 sparse vector and payload."""
+
+    id: str
+    dense: list[float]
+    sparse_indices: list[int]
+    sparse_values: list[float]
+    payload: dict
+
+
+DENSE = "dense"
+SPARSE = "bm25"
+
+# Payload fields that get an index (keyword unless noted).
+INDEXED_FIELDS = {
+    "doc_id": "keyword",
+    "version": "keyword",
+    "status": "keyword",
+    "doc_type": "keyword",
+    "topics": "keyword",
+    "audience": "keyword",
+    "published": "datetime",
+}

@@ -1,0 +1,138 @@
+"""Scale-out backend: a Qdrant server or cluster through `qdrant-client` (`QDRANT_URL`).
+
+Same payload schema and BM25 vectors as the Edge store, so both rank alike.
+Tested here through qdrant-client's in-process local mode (`location=":memory:"`),
+which speaks the same client API; no Qdrant server binary can run on this machine.
+"""
+
+from __future__ import annotations
+
+from qdrant_client import QdrantClient, models
+
+from kb.store.filters import DENSE, INDEXED_FIELDS, SPARSE, PointData, PointFilter, StoredPoint
+
+_SCHEMA = {"keyword": models.PayloadSchemaType.KEYWORD, "datetime": models.PayloadSchemaType.DATETIME}
+
+
+def _to_filter(where: PointFilter | None) -> models.Filter | None:
+    if where is None or where.is_empty():
+        return None
+    must: list = []
+    for key, values in (
+        ("doc_id", where.doc_ids),
+        ("version", where.versions),
+        ("status", where.statuses),
+        ("doc_type", where.doc_types),
+        ("topics", where.topics),
+        ("audience", where.audience),
+    ):
+        if values:
+            must.append(models.FieldCondition(key=key, match=models.MatchAny(any=list(values))))
+    must_not = []
+    if where.exclude_versions:
+        must_not.append(
+            models.FieldCondition(key="version", match=models.MatchAny(any=list(where.exclude_versions)))
+        )
+    if where.published_from or where.published_to:
+        must.append(
+            models.FieldCondition(
+                key="published",
+                range=models.DatetimeRange(
+                    gte=f"{where.published_from}T00:00:00Z" if where.published_from else None,
+                    lte=f"{where.published_to}T23:59:59Z" if where.published_to else None,
+                ),
+            )
+        )
+    return models.Filter(must=must or None, must_not=must_not or None)
+
+
+class ServerStore:
+    """`VectorStore` on a Qdrant server collection."""
+
+    backend = "server"
+
+    def __init__(
+        self,
+        url: str | None,
+        collection: str,
+        dim: int,
+        api_key: str | None = None,
+        client: QdrantClient | None = None,
+    ) -> None:
+        self.client = client or QdrantClient(url=url, api_key=api_key or None, timeout=30)
+        self.collection = collection
+        self.dim = dim
+        if not self.client.collection_exists(collection):
+            self.client.create_collection(
+                collection,
+                vectors_config={DENSE: models.VectorParams(size=dim, distance=models.Distance.COSINE)},
+                sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
+            )
+            for name, kind in INDEXED_FIELDS.items():
+                self.client.create_payload_index(collection, name, field_schema=_SCHEMA[kind])
+
+    def upsert(self, points: list[PointData]) -> None:
+        batch = [
+            models.PointStruct(
+                id=p.id,
+                vector={
+                    DENSE: p.dense,
+                    SPARSE: models.SparseVector(indices=p.sparse_indices, values=p.sparse_values),
+                },
+                payload=p.payload,
+            )
+            for p in points
+        ]
+        for start in range(0, len(batch), 256):
+            self.client.upsert(self.collection, batch[start : start + 256], wait=True)
+
+    def query(self, using, vector, limit, where=None) -> list[StoredPoint]:
+        if using == SPARSE:
+            indices, values = vector
+            if not indices:
+                return []
+            qv = models.SparseVector(indices=list(indices), values=list(values))
+        else:
+            qv = list(vector)
+        res = self.client.query_points(
+            self.collection,
+            query=qv,
+            using=using,
+            limit=limit,
+            query_filter=_to_filter(where),
+            with_payload=True,
+        )
+        return [StoredPoint(str(p.id), float(p.score), dict(p.payload or {})) for p in res.points]
+
+    def delete(self, where: PointFilter) -> None:
+        flt = _to_filter(where)
+        if flt is None:
+            raise ValueError("refusing to delete with an empty filter")
+        self.client.delete(self.collection, points_selector=models.FilterSelector(filter=flt), wait=True)
+
+    def count(self, where: PointFilter | None = None) -> int:
+        return int(self.client.count(self.collection, count_filter=_to_filter(where), exact=True).count)
+
+    def scroll(self, where: PointFilter | None = None) -> list[StoredPoint]:
+        out: list[StoredPoint] = []
+        offset = None
+        while True:
+            records, offset = self.client.scroll(
+                self.collection,
+                scroll_filter=_to_filter(where),
+                limit=512,
+                offset=offset,
+                with_payload=True,
+            )
+            out.extend(StoredPoint(str(r.id), 0.0, dict(r.payload or {})) for r in records)
+            if offset is None:
+                return out
+
+    def set_payload(self, where: PointFilter, values: dict) -> None:
+        flt = _to_filter(where)
+        if flt is None:
+            raise ValueError("refusing to set payload with an empty filter")
+        self.client.set_payload(self.collection, payload=values, points=flt, wait=True)
+
+    def close(self) -> None:
+        self.client.close()

@@ -79,6 +79,16 @@ class KnowledgeBase:
             return self._store
 
     @cached_property
+    def llm(self):
+        from kb.errors import ConfigError
+        from kb.llm import open_llm
+
+        llm = open_llm(self.settings)
+        if llm is None:
+            raise ConfigError("Generative answers need KB_LLM=openai or ollama (see README).")
+        return llm
+
+    @cached_property
     def retriever(self) -> HybridRetriever:
         return HybridRetriever(
             self.store, self.embedder, self.catalog, RetrievalConfig.from_settings(self.settings)
@@ -107,7 +117,10 @@ class KnowledgeBase:
         k: int = 6,
         mode: Mode = "hybrid",
         log: bool = False,
+        answer_mode: str | None = None,
     ) -> Answer:
+        """Answer with citations. `answer_mode` is "extractive" or "generative"
+        (default: generative when an LLM is configured, else extractive)."""
         if not question.strip():
             raise KBError("The question is empty. Type a question about the OH library.")
         filters = filters or SearchFilters()
@@ -120,13 +133,22 @@ class KnowledgeBase:
         docs = {d.doc_id: d for d in self._docs_for(h.chunk.doc_id for h in hits)}
         closest = self._closest(hits, docs)
         answerable = bool(extract.picks) and extract.evidence >= self.settings.answer_threshold
-        if answerable:
+        answer_mode = answer_mode or ("extractive" if self.settings.llm == "none" else "generative")
+        gen_warnings: list[str] = []
+        if answerable and answer_mode == "generative":
+            from kb.generate import generate_answer
+
+            text, citations, gen_warnings, answerable = generate_answer(
+                question, hits, self.llm, self.link_for, self.embedder
+            )
+        elif answerable:
             text, citations = compose(extract.picks, hits, self.link_for)
-            warnings = citation_warnings(citations, self._with_successors(docs))
+        if answerable:
+            warnings = gen_warnings + citation_warnings(citations, self._with_successors(docs))
             if not filters.include_superseded:
                 warnings += self._superseded_matches(question, qv, filters, hits, citations)
         else:
-            text, citations, warnings = REFUSAL, [], []
+            text, citations, warnings = REFUSAL, [], gen_warnings
         t3 = time.perf_counter()
         answer = Answer(
             question=question,
@@ -137,6 +159,7 @@ class KnowledgeBase:
             closest_documents=closest,
             evidence_score=round(extract.evidence, 4),
             hits=hits,
+            mode=answer_mode,
             timings_ms={
                 "retrieve": round((t1 - t0) * 1e3, 1),
                 "select": round((t2 - t1) * 1e3, 1),

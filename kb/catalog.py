@@ -78,7 +78,7 @@ CREATE TABLE IF NOT EXISTS events (
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 class Catalog:
@@ -210,7 +210,7 @@ class Catalog:
     # ------------------------------------------------------------ ingest runs
 
     def start_run(self, paths: list[str]) -> str:
-        run_id = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+        run_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
         with self.transaction() as conn:
             conn.execute(
                 "INSERT INTO ingest_runs (run_id, started_at, paths) VALUES (?, ?, ?)",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from enum import Enum
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 CHUNK_NAMESPACE = uuid.UUID("6f1c3c1e-9a55-4f0e-9d7e-5b8a3f0c2a11")
 
 
-class DocType(str, Enum):
+class DocType(StrEnum):
     guideline = "guideline"
     policy = "policy"
     protocol = "protocol"
@@ -25,7 +25,7 @@ class DocType(str, Enum):
     other = "other"
 
 
-class DocStatus(str, Enum):
+class DocStatus(StrEnum):
     current = "current"
     superseded = "superseded"
     withdrawn = "withdrawn"

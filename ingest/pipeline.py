@@ -105,7 +105,13 @@ def _sha256(path: Path) -> str:
 
 
 def embedding_text(title: str, draft: ChunkDraft) -> str:
-    return f"{title}\n{draft.text}"
+    """What the embedder and BM25 see: title and section path give every chunk its context
+    (only a section's first chunk starts with its heading line)."""
+    path = draft.heading_path
+    if path.startswith(title):
+        path = path[len(title):].lstrip(" >")
+    context = f"{title} > {path}" if path else title
+    return f"{context}\n{draft.text}"
 
 
 def _build_document(w: _Work, now: dt.datetime) -> Document:
@@ -235,7 +241,7 @@ class Ingestor:
             parsed.append(w)
 
         self._embed(parsed, report)
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         for i, w in enumerate(parsed, start=1):
             self.progress("store", i, len(parsed), w.path.name)
             try:
@@ -327,8 +333,8 @@ class Ingestor:
         doc = _build_document(w, now)
         chunks = _chunks(doc, w.drafts)
         points = []
-        for chunk, vec in zip(chunks, w.vectors, strict=True):
-            idx, vals = sparse_document(f"{doc.title}\n{chunk.text}")
+        for chunk, draft, vec in zip(chunks, w.drafts, w.vectors, strict=True):
+            idx, vals = sparse_document(embedding_text(doc.title, draft))
             points.append(PointData(chunk.chunk_id, vec, idx, vals, chunk.model_dump(mode="json")))
         self.kb.store.upsert(points)  # 1. new chunks first
         action = "updated" if w.previous else "added"

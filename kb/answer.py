@@ -62,11 +62,18 @@ def _cos(a: list[float], b: list[float]) -> float:
 
 
 def _is_heading_line(sentence: Sentence, hit: Hit) -> bool:
-    last = hit.chunk.heading_path.split(" > ")[-1].strip()
-    text = sentence.text.strip().rstrip(":")
-    if last and text == last:
+    """Headings repeated at the top of a chunk are not evidence."""
+    text = " ".join(sentence.text.split()).rstrip(":")
+    parts = {p.strip() for p in hit.chunk.heading_path.split(" > ") if p.strip()}
+    if text in parts or text == hit.chunk.title:
         return True
     return len(text.split()) <= 4 and not text.endswith(".") and not any(ch.isdigit() for ch in text)
+
+
+# Primary guidance is preferred over news items that summarise it: a bulletin sentence
+# must score a little higher than a guideline sentence to be chosen.
+AUTHORITY = {"bulletin": 0.93}
+MAX_EVIDENCE_HITS = 5
 
 
 @dataclass(frozen=True)
@@ -90,6 +97,7 @@ def select_evidence(
         return Extract([], 0.0, 0.0)
     qv = question_vector if question_vector is not None else embedder.embed_query(question)
     qterms = terms(question)
+    hits = hits[:MAX_EVIDENCE_HITS]
     sents: list[tuple[int, Sentence]] = []
     for i, hit in enumerate(hits):
         for s in split_sentences(hit.chunk.text):
@@ -101,8 +109,10 @@ def select_evidence(
     # Embed sentence with its section heading, so "It must start within 72 hours" keeps context.
     texts = [f"{hits[i].chunk.heading_path.split(' > ')[-1]}: {s.text}" for i, s in sents]
     vectors = embedder.embed(texts)
-    chunk_vecs = embedder.embed([h.chunk.text for h in hits])
-    chunk_sim = [_cos(qv, v) for v in chunk_vecs]
+    # The retriever already knows most chunks' cosine; embed only the BM25-only ones.
+    missing = [i for i, h in enumerate(hits) if h.dense_score is None]
+    extra = dict(zip(missing, embedder.embed([hits[i].chunk.text for i in missing]), strict=True))
+    chunk_sim = [h.dense_score if h.dense_score is not None else _cos(qv, extra[i]) for i, h in enumerate(hits)]
     cands: list[Candidate] = []
     for (i, s), vec in zip(sents, vectors, strict=True):
         sim = _cos(qv, vec)
@@ -110,6 +120,7 @@ def select_evidence(
         lexical = len(qterms & st) / len(qterms) if qterms else 0.0
         rank_prior = 1.0 / math.sqrt(i + 1)
         score = 0.5 * sim + 0.2 * chunk_sim[i] + 0.2 * lexical + 0.1 * rank_prior
+        score *= AUTHORITY.get(hits[i].chunk.doc_type.value, 1.0)
         cands.append(Candidate(i, s, vec, sim, lexical, score))
     cands.sort(key=lambda c: -c.score)
     best = cands[0]

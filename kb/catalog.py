@@ -201,10 +201,10 @@ class Catalog:
     def events(self, doc_id: str | None = None, limit: int = 200) -> list[dict]:
         if doc_id:
             rows = self._query(
-                "SELECT * FROM events WHERE doc_id = ? ORDER BY at DESC LIMIT ?", (doc_id, limit)
+                "SELECT * FROM events WHERE doc_id = ? ORDER BY at DESC, rowid DESC LIMIT ?", (doc_id, limit)
             )
         else:
-            rows = self._query("SELECT * FROM events ORDER BY at DESC LIMIT ?", (limit,))
+            rows = self._query("SELECT * FROM events ORDER BY at DESC, rowid DESC LIMIT ?", (limit,))
         return [dict(r) for r in rows]
 
     # ------------------------------------------------------------ ingest runs

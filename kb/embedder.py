@@ -71,7 +71,8 @@ class SentenceTransformerEmbedder(Embedder):
         self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
         self._lock = threading.Lock()
         self.name = path.name if model_dir else "all-MiniLM-L6-v2"
-        self.dim = int(self._model.get_sentence_embedding_dimension())
+        dim_of = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(dim_of())
         self.batch_size = batch_size
         self.max_seq_length = int(self._model.max_seq_length)
 

@@ -170,6 +170,7 @@ class Hit(_Record):
     score: float
     dense_rank: int | None = None
     sparse_rank: int | None = None
+    dense_score: float | None = None  # cosine similarity to the query, when in the dense list
 
 
 # ---------------------------------------------------------------- answers

@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense top-N and BM25 top-N fused with weighted RRF.
+"""Hybrid retrieval: dense top-N and BM25 top-N fused on the client (`kb.fusion`).
 
 Order of operations:
 1. store-side filters (status, type, topic, audience, dates, doc ids);
@@ -16,25 +16,31 @@ from typing import Literal
 
 from kb.catalog import Catalog
 from kb.embedder import Embedder
-from kb.fusion import cap_per_group, reciprocal_rank_fusion
+from kb.fusion import adaptive_convex_fusion, cap_per_group, convex_combination, reciprocal_rank_fusion
 from kb.records import Chunk, DocStatus, Hit, SearchFilters
 from kb.sparse import sparse_query
 from kb.store import DENSE, SPARSE, PointFilter, StoredPoint, VectorStore
 
 Mode = Literal["hybrid", "dense", "bm25"]
 MODES: tuple[str, ...] = ("hybrid", "dense", "bm25")
+FUSIONS: tuple[str, ...] = ("adaptive", "convex", "rrf")
 
 
 @dataclass(frozen=True)
 class RetrievalConfig:
-    dense_k: int = 40
-    sparse_k: int = 40
+    dense_k: int = 30
+    sparse_k: int = 30
     rrf_k: int = 60
     dense_weight: float = 1.0
     sparse_weight: float = 1.0
     max_chunks_per_doc: int = 3
+    fusion: str = "adaptive"  # adaptive | convex | rrf (see kb.fusion)
+    fusion_dense_prior: float = 1.5
+    fusion_gap_depth: int = 10
 
     def __post_init__(self) -> None:
+        if self.fusion not in FUSIONS:
+            raise ValueError(f"unknown fusion {self.fusion!r}; choose one of {', '.join(FUSIONS)}")
         if self.dense_k < 1 or self.sparse_k < 1:
             raise ValueError("dense_k and sparse_k must be at least 1")
         if self.rrf_k < 1:
@@ -49,6 +55,9 @@ class RetrievalConfig:
             dense_weight=settings.dense_weight,
             sparse_weight=settings.sparse_weight,
             max_chunks_per_doc=settings.max_chunks_per_doc,
+            fusion=settings.fusion,
+            fusion_dense_prior=settings.fusion_dense_prior,
+            fusion_gap_depth=settings.fusion_gap_depth,
         )
 
 
@@ -116,6 +125,17 @@ class HybridRetriever:
         timings.update(embed=(t1 - t0) * 1e3, dense=(t2 - t1) * 1e3, bm25=(t3 - t2) * 1e3)
         return dense, sparse, timings
 
+    def fuse(self, dense: list[tuple[str, float]], sparse: list[tuple[str, float]]) -> list[tuple[str, float]]:
+        """Fuse the two candidate lists with the configured fusion function."""
+        cfg = self.config
+        if cfg.fusion == "adaptive":
+            return adaptive_convex_fusion(dense, sparse, cfg.fusion_dense_prior, cfg.fusion_gap_depth)
+        if cfg.fusion == "convex":
+            return convex_combination([dense, sparse], [cfg.dense_weight, cfg.sparse_weight])
+        return reciprocal_rank_fusion(
+            [[i for i, _ in dense], [i for i, _ in sparse]], k=cfg.rrf_k, weights=[cfg.dense_weight, cfg.sparse_weight]
+        )
+
     def search(
         self,
         query: str,
@@ -139,17 +159,14 @@ class HybridRetriever:
         points = {p.id: p for p in dense}
         points.update({p.id: p for p in sparse if p.id not in points})
         dense_rank = {p.id: i for i, p in enumerate(dense, start=1)}
+        dense_score = {p.id: p.score for p in dense}
         sparse_rank = {p.id: i for i, p in enumerate(sparse, start=1)}
         if mode == "dense":
             ranked = [(p.id, p.score) for p in dense]
         elif mode == "bm25":
             ranked = [(p.id, p.score) for p in sparse]
         else:
-            ranked = reciprocal_rank_fusion(
-                [[p.id for p in dense], [p.id for p in sparse]],
-                k=self.config.rrf_k,
-                weights=[self.config.dense_weight, self.config.sparse_weight],
-            )
+            ranked = self.fuse([(p.id, p.score) for p in dense], [(p.id, p.score) for p in sparse])
 
         allowed = set(where.statuses)
         live = self.catalog.live_versions(points[pid].payload.get("doc_id", "") for pid, _ in ranked)
@@ -179,6 +196,7 @@ class HybridRetriever:
                     score=float(score_of[pid]),
                     dense_rank=dense_rank.get(pid),
                     sparse_rank=sparse_rank.get(pid),
+                    dense_score=dense_score.get(pid),
                 )
             )
         return hits

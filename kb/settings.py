@@ -51,11 +51,21 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("llm_model", "", "KB_LLM_MODEL", "LLM model name."),
     Setting("llm_api_key", "", "KB_LLM_API_KEY", "LLM API key.", secret=True),
     Setting("chunk_tokens", 256, "KB_CHUNK_TOKENS", "Token budget per chunk (cl100k_base)."),
-    Setting("dense_k", 40, "KB_DENSE_K", "Dense candidates before fusion."),
-    Setting("sparse_k", 40, "KB_SPARSE_K", "BM25 candidates before fusion."),
+    Setting("dense_k", 30, "KB_DENSE_K", "Dense candidates before fusion (30: tuned with fusion=adaptive)."),
+    Setting("sparse_k", 30, "KB_SPARSE_K", "BM25 candidates before fusion (30: tuned with fusion=adaptive)."),
     Setting("rrf_k", 60, "KB_RRF_K", "RRF constant k."),
-    Setting("dense_weight", 1.0, "KB_DENSE_WEIGHT", "RRF weight of the dense ranking."),
-    Setting("sparse_weight", 1.0, "KB_SPARSE_WEIGHT", "RRF weight of the BM25 ranking."),
+    Setting("dense_weight", 1.0, "KB_DENSE_WEIGHT", "Weight of the dense ranking (fusion=rrf or convex)."),
+    Setting("sparse_weight", 1.0, "KB_SPARSE_WEIGHT", "Weight of the BM25 ranking (fusion=rrf or convex)."),
+    Setting(
+        "fusion",
+        "adaptive",
+        "KB_FUSION",
+        "Hybrid fusion: adaptive (score-gap weighted convex combination, tuned on the MedQuAD and "
+        "COVID-QA dev splits), convex (fixed dense_weight/sparse_weight on min-max scores) or rrf.",
+        ("adaptive", "convex", "rrf"),
+    ),
+    Setting("fusion_dense_prior", 1.5, "KB_FUSION_DENSE_PRIOR", "Adaptive fusion: prior weight of dense confidence vs BM25."),
+    Setting("fusion_gap_depth", 10, "KB_FUSION_GAP_DEPTH", "Adaptive fusion: rank whose score the top score is compared with."),
     Setting("max_chunks_per_doc", 3, "KB_MAX_CHUNKS_PER_DOC", "Cap on hits from one document."),
     Setting("top_k", 5, "KB_TOP_K", "Hits returned by search."),
     Setting(
@@ -67,6 +77,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("app_host", "127.0.0.1", "KB_APP_HOST", "Address the app listens on."),
     Setting("app_port", 8501, "KB_APP_PORT", "Port the app listens on."),
     Setting("app_base_url", "", "KB_APP_BASE_URL", "Public base URL used in citation links."),
+    Setting("upload_max_mb", 20, "KB_UPLOAD_MAX_MB", "Largest file a curator may upload in the app, in MB."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -94,12 +105,16 @@ class Settings:
     rrf_k: int
     dense_weight: float
     sparse_weight: float
+    fusion: str
+    fusion_dense_prior: float
+    fusion_gap_depth: int
     max_chunks_per_doc: int
     top_k: int
     answer_threshold: float
     app_host: str
     app_port: int
     app_base_url: str
+    upload_max_mb: int = 20
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from kb.cli.auth_cmd import auth_app
 from kb.cli.common import (
     JsonOption,
     KbDirOption,
@@ -20,6 +21,7 @@ from kb.cli.common import (
     set_global_kb_dir,
 )
 from kb.cli.docs_cmd import docs_app
+from kb.cli.eval_cmd import eval_command
 
 app = typer.Typer(
     name="kb",
@@ -29,6 +31,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(docs_app, name="docs")
+app.add_typer(auth_app, name="auth")
+app.command("eval")(eval_command)
 
 
 @app.callback()
@@ -238,6 +242,11 @@ def app_cmd(
         "--browser.gatherUsageStats", "false",
         "--global.developmentMode", "false",
     ]
+    import runpy  # the app's look (NHS blue theme, minimal toolbar) lives with the app
+
+    options = runpy.run_path(str(app_file.with_name("theme.py"))).get("STREAMLIT_OPTIONS", {})
+    for name, value in options.items():
+        cmd += [f"--{name}", str(value)]
     typer.echo(f"Starting the app on http://{settings.app_host}:{settings.app_port} (Ctrl+C to stop)")
     started = time.time()
     try:
@@ -248,3 +257,34 @@ def app_cmd(
 
 def main() -> None:  # console-script entry point
     app()
+
+
+@app.command()
+def cite(
+    draft: Annotated[Path, typer.Argument(help="A text or Markdown file with the bulletin draft ('-' for stdin).")],
+    style: Annotated[str, typer.Option("--style", help="markdown or plain.")] = "markdown",
+    json_out: JsonOption = False,
+    kb_dir: KbDirOption = None,
+) -> None:
+    """Bulletin editors: find the library citation for each claim in a draft."""
+    from dataclasses import asdict
+
+    from kb.bulletin import annotate, cite_draft
+
+    text = sys.stdin.read() if str(draft) == "-" else None
+    if text is None:
+        if not draft.is_file():
+            err(f"{draft}: no such file.")
+            raise typer.Exit(2)
+        text = draft.read_text(encoding="utf-8")
+    with open_kb(kb_dir) as kb:
+        results = cite_draft(kb, text)
+    body, refs = annotate(results, style)
+    if json_out:
+        print_json({"sentences": [asdict(r) for r in results], "annotated": body, "references": refs})
+        return
+    typer.echo(body)
+    typer.echo("\nReferences\n" + refs)
+    missing = sum(1 for r in results if not r.supported)
+    if missing:
+        typer.secho(f"{missing} sentence(s) have no supporting document: check them.", fg=typer.colors.YELLOW, err=True)

@@ -1,0 +1,165 @@
+"""The Library page's pieces: the document list, search results and one document's view."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+import streamlit as st
+from answer_view import pages_label, status_badges
+
+from kb.errors import KBError
+from kb.records import Chunk, DocStatus, DocType, Document
+
+_MIME = {".pdf": "application/pdf", ".html": "text/html", ".htm": "text/html", ".md": "text/markdown",
+         ".txt": "text/plain", ".eml": "message/rfc822",
+         ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document"}
+
+
+def open_document(doc_id: str, chunk_id: str | None = None) -> None:
+    st.query_params.clear()
+    st.query_params["doc"] = doc_id
+    if chunk_id:
+        st.query_params["chunk"] = chunk_id
+    st.rerun()
+
+
+def browse(kb, curator: bool) -> None:
+    """Search box, filters and the table of documents; choosing one opens it."""
+    query = st.text_input("Search the library", key="lib_query",
+                          placeholder="Words or a question, e.g. hepatitis B booster")
+    if query.strip():
+        hits = kb.search(query, k=10)
+        st.markdown(f"**{len(hits)} passages match**" if hits else "No passage matches.")
+        for i, h in enumerate(hits):
+            c = h.chunk
+            pages = pages_label(c.page_start, c.page_end)
+            st.html(
+                f'<div class="kb-card"><h4>{html.escape(c.title)}</h4>'
+                f'<div class="kb-meta">{html.escape(c.heading_path)} {pages} · {c.doc_type.value}</div>'
+                f'<div class="kb-chunk">{html.escape(" ".join(c.text.split())[:400])}…</div></div>'
+            )
+            if st.button("Open at this passage", key=f"hit_{i}", type="tertiary"):
+                open_document(c.doc_id, c.chunk_id)
+        st.divider()
+
+    statuses = ["current", "superseded"] + (["withdrawn"] if curator else [])
+    cols = st.columns(2)
+    types = cols[0].multiselect("Document type", [t.value for t in DocType], key="lib_types")
+    shown = cols[1].multiselect("Status", statuses, default=["current"], key="lib_status")
+    docs = [d for d in kb.documents(statuses=shown or statuses)
+            if not types or d.doc_type.value in types]
+    rows = [
+        {
+            "Title": d.title,
+            "Type": d.doc_type.value,
+            "Status": d.status.value + (", past review" if d.is_past_review() else ""),
+            "Published": d.published,
+            "Review due": d.review_due,
+            "Topics": ", ".join(d.topics),
+            "id": d.doc_id,
+        }
+        for d in docs
+    ]
+    st.caption(f"{len(rows)} documents. Select a row to open the document.")
+    event = st.dataframe(rows, hide_index=True, on_select="rerun", selection_mode="single-row",
+                         key="lib_table", width="stretch")
+    selected = event.selection.rows if event else []
+    if selected:
+        open_document(rows[selected[0]]["id"])
+
+
+def _metadata(doc: Document) -> None:
+    fields = [
+        ("Type", doc.doc_type.value),
+        ("Published", doc.published.isoformat() if doc.published else "undated"),
+        ("Review due", doc.review_due.isoformat() if doc.review_due else "not set"),
+        ("Publisher", doc.publisher or "—"),
+        ("Topics", ", ".join(doc.topics) or "—"),
+        ("Pages", str(doc.page_count) if doc.page_count else "—"),
+        ("Document id", doc.doc_id),
+    ]
+    dl = "".join(f"<div><dt>{k}</dt><dd>{html.escape(v)}</dd></div>" for k, v in fields)
+    st.html(f'<div class="kb-card"><div>{status_badges(doc.status, doc.review_due)}</div><dl>{dl}</dl></div>')
+
+
+def _chunks_html(chunks: list[Chunk], cited: str | None) -> str:
+    out = []
+    last_section = None
+    for c in chunks:
+        section = c.heading_path or "(untitled section)"
+        head = ""
+        if section != last_section:
+            head = f'<div class="kb-section">{html.escape(section)}</div>'
+            last_section = section
+        pages = pages_label(c.page_start, c.page_end)
+        cls = "kb-doc-chunk kb-cited" if c.chunk_id == cited else "kb-doc-chunk"
+        label = ' aria-label="Cited passage"' if c.chunk_id == cited else ""
+        out.append(
+            f'<section id="chunk-{html.escape(c.chunk_id, quote=True)}" class="{cls}"{label}>{head}'
+            f'<div class="kb-meta">{pages}</div><div class="kb-text">{html.escape(c.text)}</div></section>'
+        )
+    return "".join(out)
+
+
+def _scroll_to(chunk_id: str) -> None:
+    target = json.dumps("chunk-" + chunk_id)
+    st.html(
+        "<script>(function(){let n=0;const t=setInterval(function(){"
+        f"const el=document.getElementById({target});"
+        "if(el){el.scrollIntoView({block:'center'});el.setAttribute('tabindex','-1');"
+        "el.focus({preventScroll:true});clearInterval(t);}"
+        "if(++n>50)clearInterval(t);},100);})();</script>",
+        unsafe_allow_javascript=True,
+    )
+
+
+def document_view(kb, doc_id: str, chunk_id: str | None) -> None:
+    try:
+        doc = kb.document(doc_id)
+    except KBError as exc:
+        st.error(str(exc))
+        return
+    if st.button("← All documents", key="back"):
+        st.query_params.clear()
+        st.rerun()
+    st.header(doc.title)
+    if doc.status == DocStatus.superseded:
+        newer = kb.catalog.get(doc.superseded_by or "")
+        st.warning(f"This document has been superseded{' by ' + newer.title if newer else ''}. "
+                   "Use the current version.")
+        if newer and st.button(f"Open the current version: {newer.title}", key="open_newer"):
+            open_document(newer.doc_id)
+    elif doc.status == DocStatus.withdrawn:
+        st.warning("This document has been withdrawn and is no longer used to answer questions.")
+    if doc.is_past_review():
+        st.warning(f"This document was due for review on {doc.review_due}. Check it is still current.")
+    _metadata(doc)
+
+    source = Path(doc.source_path)
+    if source.is_file():
+        st.download_button("Download the original file", data=source.read_bytes(), file_name=source.name,
+                           mime=_MIME.get(source.suffix.lower(), "application/octet-stream"),
+                           key="download")
+    else:
+        st.caption("The original file is no longer on the server.")
+
+    chunks = kb.chunks(doc_id)
+    sections = list(dict.fromkeys(c.heading_path or "(untitled section)" for c in chunks))
+    with st.expander(f"Sections ({len(sections)})"):
+        first = {}
+        for c in chunks:
+            first.setdefault(c.heading_path or "(untitled section)", c.chunk_id)
+        st.html("<ul>" + "".join(
+            f'<li><a href="#chunk-{html.escape(first[s], quote=True)}" target="_self">{html.escape(s)}</a></li>'
+            for s in sections) + "</ul>")
+    with st.expander("Version history"):
+        st.dataframe(kb.catalog.versions(doc_id), hide_index=True, width="stretch")
+    if chunk_id and all(c.chunk_id != chunk_id for c in chunks):
+        st.info("The cited passage belongs to an earlier version of this document; showing the current one.")
+        chunk_id = None
+    st.subheader("Text")
+    st.html(_chunks_html(chunks, chunk_id))
+    if chunk_id:
+        _scroll_to(chunk_id)

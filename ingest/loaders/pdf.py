@@ -1,0 +1,185 @@
+"""Load a PDF with pypdf: text by physical page, repaired words, headings, lists and tables.
+
+Steps:
+1. Open (and decrypt with the empty password if needed).
+2. Extract each page's lines with font size, weight and position (`pdf_lines`).
+3. Drop running headers, footers and page numbers (`running_text`).
+4. Learn the document's vocabulary. When many words look split by kerning ("emplo yed"), also
+   extract the text in pypdf's layout mode, whose word spacing follows glyph widths, as a
+   reference for which splits to merge (`word_repair`).
+5. Classify lines and group them into blocks (`pdf_structure`, `pdf_blocks`), undoing line-end
+   hyphenation, then merge kerning splits.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+from pypdf import PasswordType, PdfReader
+
+from ingest.loaders.date_hint import find_date
+from ingest.loaders.pdf_blocks import build_blocks
+from ingest.loaders.pdf_lines import Line, page_lines
+from ingest.loaders.pdf_structure import analyse_type
+from ingest.loaders.running_text import drop_running_text
+from ingest.loaders.word_repair import Vocabulary, repair_kerning
+from kb.errors import IngestError
+from kb.records import Block, ParsedDocument
+
+# Kerning repair fetches a layout-mode reference when at least this many merges look needed
+# and they make up at least this share of the words.
+KERNING_MIN_MERGES = 5
+KERNING_MIN_SHARE = 0.002
+
+# Metadata titles that are file names rather than a document's title.
+_JUNK_TITLE_RE = re.compile(
+    r"^(microsoft \w+ - |untitled|document\d*$)|\.(docx?|pdf|indd|qxd|rtf|odt)$", re.IGNORECASE
+)
+# Print-job numbers and version tags around a title: "2906121 Green Book Chapter 13 v2_0".
+_TITLE_NOISE_RE = re.compile(r"^\d{5,}\s+|\s+v\d+[_.]\d+$", re.IGNORECASE)
+_WORDS_RE = re.compile(r"[A-Za-z]+")
+
+log = logging.getLogger(__name__)
+
+
+def _open(path: Path) -> PdfReader:
+    try:
+        reader = PdfReader(path)
+    except Exception as exc:
+        raise IngestError(str(path), "corrupt PDF", str(exc) or type(exc).__name__) from exc
+    if reader.is_encrypted:
+        try:
+            result = reader.decrypt("")
+        except Exception as exc:  # e.g. AES without the optional crypto library
+            raise IngestError(str(path), "encrypted PDF", str(exc)) from exc
+        if result == PasswordType.NOT_DECRYPTED:
+            raise IngestError(
+                str(path), "encrypted PDF", "it needs a password; save an unprotected copy and add that"
+            )
+    return reader
+
+
+def _bounds(page: Any) -> tuple[float, float]:
+    try:
+        box = page.mediabox
+        return float(box.bottom), float(box.top)
+    except Exception:
+        return 0.0, 0.0
+
+
+def _outline_titles(reader: PdfReader) -> list[str]:
+    titles: list[str] = []
+
+    def walk(items: Any) -> None:
+        for item in items:
+            if isinstance(item, list):
+                walk(item)
+            else:
+                title = getattr(item, "title", None)
+                if isinstance(title, str):
+                    titles.append(title)
+
+    try:
+        walk(reader.outline)
+    except Exception:  # a broken outline only costs us heading hints
+        return []
+    return titles
+
+
+def _metadata_title(reader: PdfReader) -> str | None:
+    try:
+        title = reader.metadata.title if reader.metadata else None
+    except Exception:
+        return None
+    if not isinstance(title, str):
+        return None
+    title = _TITLE_NOISE_RE.sub("", " ".join(title.split()))
+    if len(title.split()) < 2 or _JUNK_TITLE_RE.search(title):
+        return None
+    return title
+
+
+def _layout_reference(reader: PdfReader) -> str:
+    texts = []
+    for page in reader.pages:
+        try:
+            texts.append(page.extract_text(extraction_mode="layout"))
+        except Exception:  # the reference is optional; a page it cannot lay out is skipped
+            continue
+    return "\n".join(texts)
+
+
+def _vocabulary(reader: PdfReader, lines: list[Line]) -> Vocabulary:
+    vocab = Vocabulary.from_texts(line.text for line in lines)
+    _, merges = repair_kerning("\n".join(line.text for line in lines), vocab)
+    words = sum(vocab.words.values()) or 1
+    if merges >= KERNING_MIN_MERGES and merges / words >= KERNING_MIN_SHARE:
+        vocab.add_reference(_layout_reference(reader))
+    return vocab
+
+
+def _title_hint(reader: PdfReader, blocks: list[Block]) -> str | None:
+    title = _metadata_title(reader)
+    if title:
+        return title
+    headings = [b for b in blocks if b.kind == "heading" and b.page in (1, 2)]
+    if headings:
+        return min(headings, key=lambda b: b.level).text
+    return None
+
+
+_LONE_BULLET_RE = re.compile("^[\\s\u2022\u25cf\u25aa\u25a0\u25e6\u00b7\uf0b7\uf0a7\x7f\x95-]+$")
+
+
+def load_pdf(path: Path) -> ParsedDocument:
+    """Parse a PDF into blocks with 1-based physical page numbers."""
+    reader = _open(path)
+    try:
+        pages = list(reader.pages)
+    except Exception as exc:
+        raise IngestError(str(path), "corrupt PDF", str(exc) or type(exc).__name__) from exc
+    if not pages:
+        raise IngestError(str(path), "corrupt PDF", "no pages could be read from it")
+
+    page_line_lists: list[list[Line]] = []
+    for number, page in enumerate(pages, start=1):
+        try:
+            page_line_lists.append(page_lines(page, number))
+        except Exception as exc:
+            raise IngestError(str(path), "corrupt PDF", f"page {number}: {exc}") from exc
+    letters = sum(len(_WORDS_RE.findall(line.text)) for lines in page_line_lists for line in lines)
+    if letters == 0:
+        raise IngestError(
+            str(path),
+            "no text layer",
+            f"{len(pages)} page(s) but no extractable text; it looks scanned, so OCR it first",
+        )
+
+    first_pages = "\n".join(line.text for lines in page_line_lists[:2] for line in lines)
+    kept = drop_running_text(page_line_lists, [_bounds(p) for p in pages])
+    lines = [line for page_list in kept for line in page_list]
+    vocab = _vocabulary(reader, lines)
+    scale = analyse_type(kept, _outline_titles(reader))
+    blocks: list[Block] = []
+    pending_bullet = False
+    for block in build_blocks(lines, scale, vocab):
+        text, _ = repair_kerning(block.text, vocab)
+        if not text.strip():
+            continue
+        if _LONE_BULLET_RE.match(text):  # a bullet glyph on a line of its own
+            pending_bullet = True
+            continue
+        if pending_bullet and block.kind != "heading":
+            text = "\u2022 " + text.lstrip()
+        pending_bullet = False
+        blocks.append(block.model_copy(update={"text": text}))
+    return ParsedDocument(
+        path=str(path),
+        blocks=blocks,
+        title_hint=_title_hint(reader, blocks),
+        page_count=len(pages),
+        date_hint=find_date(first_pages),
+    )

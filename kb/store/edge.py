@@ -77,30 +77,13 @@ class ShardLock:
 def _to_filter(where: PointFilter | None) -> Filter | None:
     if where is None or where.is_empty():
         return None
-    must: list = []
+    must: list = [FieldCondition(key=k, match=MatchAny(v)) for k, v in where.any_of()]
     must_not: list = []
-    for key, values in (
-        ("doc_id", where.doc_ids),
-        ("version", where.versions),
-        ("status", where.statuses),
-        ("doc_type", where.doc_types),
-        ("topics", where.topics),
-        ("audience", where.audience),
-    ):
-        if values:
-            must.append(FieldCondition(key=key, match=MatchAny(list(values))))
     if where.exclude_versions:
         must_not.append(FieldCondition(key="version", match=MatchAny(list(where.exclude_versions))))
-    if where.published_from or where.published_to:
-        must.append(
-            FieldCondition(
-                key="published",
-                range=RangeDateTime(
-                    gte=f"{where.published_from}T00:00:00Z" if where.published_from else None,
-                    lte=f"{where.published_to}T23:59:59Z" if where.published_to else None,
-                ),
-            )
-        )
+    lo, hi = where.published_bounds()
+    if lo or hi:
+        must.append(FieldCondition(key="published", range=RangeDateTime(gte=lo, lte=hi)))
     return Filter(must=must or None, must_not=must_not or None)
 
 

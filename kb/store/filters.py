@@ -30,6 +30,24 @@ class PointFilter:
     def is_empty(self) -> bool:
         return self == PointFilter()
 
+    def any_of(self) -> list[tuple[str, list[str]]]:
+        """(payload key, allowed values) pairs: each key must match one of its values."""
+        pairs = (
+            ("doc_id", self.doc_ids),
+            ("version", self.versions),
+            ("status", self.statuses),
+            ("doc_type", self.doc_types),
+            ("topics", self.topics),
+            ("audience", self.audience),
+        )
+        return [(key, list(values)) for key, values in pairs if values]
+
+    def published_bounds(self) -> tuple[str | None, str | None]:
+        """Inclusive RFC 3339 bounds on `published`, or None where open."""
+        lo = f"{self.published_from}T00:00:00Z" if self.published_from else None
+        hi = f"{self.published_to}T23:59:59Z" if self.published_to else None
+        return lo, hi
+
 
 @dataclass(frozen=True)
 class StoredPoint:

@@ -17,32 +17,15 @@ _SCHEMA = {"keyword": models.PayloadSchemaType.KEYWORD, "datetime": models.Paylo
 def _to_filter(where: PointFilter | None) -> models.Filter | None:
     if where is None or where.is_empty():
         return None
-    must: list = []
-    for key, values in (
-        ("doc_id", where.doc_ids),
-        ("version", where.versions),
-        ("status", where.statuses),
-        ("doc_type", where.doc_types),
-        ("topics", where.topics),
-        ("audience", where.audience),
-    ):
-        if values:
-            must.append(models.FieldCondition(key=key, match=models.MatchAny(any=list(values))))
-    must_not = []
+    must: list = [models.FieldCondition(key=k, match=models.MatchAny(any=v)) for k, v in where.any_of()]
+    must_not: list = []
     if where.exclude_versions:
         must_not.append(
             models.FieldCondition(key="version", match=models.MatchAny(any=list(where.exclude_versions)))
         )
-    if where.published_from or where.published_to:
-        must.append(
-            models.FieldCondition(
-                key="published",
-                range=models.DatetimeRange(
-                    gte=f"{where.published_from}T00:00:00Z" if where.published_from else None,
-                    lte=f"{where.published_to}T23:59:59Z" if where.published_to else None,
-                ),
-            )
-        )
+    lo, hi = where.published_bounds()
+    if lo or hi:
+        must.append(models.FieldCondition(key="published", range=models.DatetimeRange(gte=lo, lte=hi)))
     return models.Filter(must=must or None, must_not=must_not or None)
 
 

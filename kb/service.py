@@ -24,6 +24,10 @@ from kb.retrieval import HybridRetriever, Mode, RetrievalConfig, chunk_from_payl
 from kb.settings import Settings
 from kb.store import PointFilter, VectorStore, open_store
 
+# How much less similar (cosine) superseded guidance may be than the best current passage and
+# still earn an "older guidance also matches" warning, when its replacement is cited.
+SUPERSEDED_MARGIN = 0.08
+
 REFUSAL = (
     "The library does not cover this question well enough to answer it. "
     "The closest documents are listed below; an OH professional can help further."
@@ -203,29 +207,32 @@ class KnowledgeBase:
         return out
 
     def _superseded_matches(self, question, qv, filters, hits, citations) -> list[str]:
-        """Warn when superseded guidance matched about as well as the current answer."""
-        if not hits:
+        """Warn when superseded guidance matches the question about as well as the current answer.
+
+        Fused scores from two searches are not comparable, so this compares absolute dense
+        cosines: a superseded document warns when its replacement is cited and it is nearly as
+        close to the question, or when it is closer than anything current.
+        """
+        current = [h.dense_score for h in hits if h.dense_score is not None]
+        if not current:
             return []
+        best_current = max(current)
         old_hits = self.retriever.search(
-            question, 3, filters, "hybrid", query_vector=qv, statuses=(DocStatus.superseded.value,)
+            question, 3, filters, "dense", query_vector=qv, statuses=(DocStatus.superseded.value,)
         )
         cited = {c.doc_id for c in citations}
-        best_current = hits[0].score
-        out = []
+        out: list[str] = []
         for h in old_hits:
-            if h.score < 0.8 * best_current:
-                continue
             old = self.catalog.get(h.chunk.doc_id)
-            if old is None or old.status != DocStatus.superseded:
+            if old is None or old.status != DocStatus.superseded or h.dense_score is None:
                 continue
-            if old.superseded_by and old.superseded_by not in cited:
-                # Only warn when the cited evidence comes from the replacement, or the
-                # match is strong; otherwise the superseded doc is just noise.
-                if h.score < best_current:
-                    continue
-            msg = superseded_match_warning(old, self.catalog.get(old.superseded_by or ""))
-            if msg not in out:
-                out.append(msg)
+            replaced_and_cited = old.superseded_by in cited
+            if (replaced_and_cited and h.dense_score >= best_current - SUPERSEDED_MARGIN) or (
+                h.dense_score > best_current
+            ):
+                msg = superseded_match_warning(old, self.catalog.get(old.superseded_by or ""))
+                if msg not in out:
+                    out.append(msg)
         return out[:2]
 
     # -------------------------------------------------------------- library

@@ -1,0 +1,1 @@
+"""External benchmarks read from ../shared/data (see each SOURCE.md)."""

@@ -233,7 +233,7 @@ class Catalog:
             )
 
     def runs(self, limit: int = 50) -> list[dict]:
-        rows = self._query("SELECT * FROM ingest_runs ORDER BY started_at DESC LIMIT ?", (limit,))
+        rows = self._query("SELECT * FROM ingest_runs ORDER BY started_at DESC, rowid DESC LIMIT ?", (limit,))
         out = []
         for r in rows:
             d = dict(r)
@@ -247,7 +247,7 @@ class Catalog:
         if run_id is None:
             rows = self._query(
                 "SELECT run_id FROM ingest_runs WHERE finished_at IS NOT NULL "
-                "ORDER BY started_at DESC LIMIT 1"
+                "ORDER BY started_at DESC, rowid DESC LIMIT 1"
             )
             if not rows:
                 return []

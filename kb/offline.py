@@ -19,6 +19,7 @@ OFFLINE_ENV = {
     "ANONYMIZED_TELEMETRY": "False",
     "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
     "TOKENIZERS_PARALLELISM": "false",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",  # no "Loading weights" bar on every CLI call
     "UNSTRUCTURED_TELEMETRY": "0",  # belt and braces; unstructured reads SCARF/DO_NOT_TRACK
 }
 

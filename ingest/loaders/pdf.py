@@ -102,6 +102,10 @@ def _metadata_title(reader: PdfReader) -> str | None:
     return title
 
 
+# pypdf's layout mode logs a warning per rotated run of text; the plain text already has it.
+logging.getLogger("pypdf._text_extraction._layout_mode._fixed_width_page").setLevel(logging.ERROR)
+
+
 def _layout_reference(reader: PdfReader) -> str:
     texts = []
     for page in reader.pages:

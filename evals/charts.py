@@ -29,7 +29,12 @@ def _legend(names: Sequence[str], x: int, y: int) -> str:
 def grouped_bars(groups: dict[str, dict[str, float]], title: str, ymax: float = 1.0) -> str:
     """Bars per metric (group), one bar per series (e.g. hybrid, bm25, dense)."""
     series = list(dict.fromkeys(s for g in groups.values() for s in g))
-    w, h, left, top, bottom = max(360, 70 + len(groups) * (len(series) * 16 + 22)), 260, 40, 28, 60
+    slot = len(series) * 16 + 22
+    longest = max((len(g) for g in groups), default=0)
+    slanted = longest * 6.5 > slot  # labels wider than their slot are drawn at an angle
+    bottom = 60 + (int(longest * 3.6) if slanted else 0)
+    left = 40 + (int(longest * 3.2) if slanted else 0)
+    w, h, top = max(360, left + 30 + len(groups) * slot), 200 + bottom, 28
     ph = h - top - bottom
     body = [_axis_y(left, top, ph, w, ymax)]
     gx = left + 10
@@ -42,7 +47,12 @@ def grouped_bars(groups: dict[str, dict[str, float]], title: str, ymax: float = 
             x = gx + i * 16
             body.append(f'<rect x="{x}" y="{top + ph - bh:.1f}" width="14" height="{bh:.1f}" '
                         f'fill="{PALETTE[i % len(PALETTE)]}"><title>{escape(s)} {escape(gname)}: {v:.3f}</title></rect>')
-        body.append(f'<text x="{gx + len(series) * 8}" y="{top + ph + 14}" text-anchor="middle">{escape(gname)}</text>')
+        lx, ly = gx + len(series) * 8, top + ph + 14
+        if slanted:
+            body.append(f'<text x="{lx}" y="{ly}" text-anchor="end" transform="rotate(-40 {lx} {ly})">'
+                        f'{escape(gname)}</text>')
+        else:
+            body.append(f'<text x="{lx}" y="{ly}" text-anchor="middle">{escape(gname)}</text>')
         gx += len(series) * 16 + 22
     body.append(_legend(series, left, h - 18))
     return _frame(w, h, "".join(body), title)

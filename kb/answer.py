@@ -158,14 +158,19 @@ def select_evidence(
     )
 
 
+# Two picked sentences of one chunk at most this far apart become one contiguous quote (the
+# sentence between them is read too), so one passage is one source, not two cards.
+MERGE_GAP_CHARS = 300
+
+
 def merge_adjacent(picks: list[tuple[int, int, int]], hits: list[Hit]) -> list[tuple[int, int, int]]:
-    """Merge picks from the same chunk that are separated only by whitespace."""
+    """Merge picks from the same chunk that are adjacent or close (see MERGE_GAP_CHARS)."""
     merged: list[tuple[int, int, int]] = []
     for hi, start, end in picks:
         if merged:
             phi, pstart, pend = merged[-1]
             gap = hits[hi].chunk.text[pend:start] if phi == hi else "x"
-            if phi == hi and start >= pend and not gap.strip():
+            if phi == hi and start >= pend and len(gap.strip()) <= MERGE_GAP_CHARS:
                 merged[-1] = (hi, pstart, end)
                 continue
         merged.append((hi, start, end))

@@ -97,10 +97,11 @@ def covidqa_kb(progress=None, chunk_tokens: int = 256, **overrides):
             covidqa.write_papers(papers, Path(tmp))
             ingest_paths(kb, [Path(tmp)], progress=lambda stage, d, t, detail: prog(stage, d, t))
 
-    # Keyed by chunk settings only: re-embedding 2.3M characters takes minutes. The ingest code
-    # fingerprint at build time is kept in `.complete` and reported, so a stale cache is visible;
-    # delete the cache folder (or set KB_EVAL_CACHE) to rebuild.
-    key = {"v": 1, "chunk_tokens": chunk_tokens}
+    # Keyed by chunk settings and the ingest code, so a change to loaders, chunking or the
+    # embedded text rebuilds it (a few minutes: 2.3M characters to embed).
+    from evals.golden import ingest_code_fingerprint
+
+    key = {"v": 2, "chunk_tokens": chunk_tokens, "ingest": ingest_code_fingerprint()}
     return benchkb.open_cached("covidqa", build, key, progress, chunk_tokens=chunk_tokens, **overrides)
 
 

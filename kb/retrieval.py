@@ -17,7 +17,7 @@ from typing import Literal
 from kb.catalog import Catalog
 from kb.embedder import Embedder
 from kb.fusion import adaptive_convex_fusion, cap_per_group, convex_combination, reciprocal_rank_fusion
-from kb.records import Chunk, DocStatus, Hit, SearchFilters
+from kb.records import Chunk, Hit, SearchFilters
 from kb.sparse import sparse_query
 from kb.store import DENSE, SPARSE, PointFilter, StoredPoint, VectorStore
 
@@ -200,7 +200,3 @@ class HybridRetriever:
                 )
             )
         return hits
-
-
-def superseded_statuses() -> tuple[str, ...]:
-    return (DocStatus.superseded.value,)

@@ -49,6 +49,25 @@ def medquad_kb(progress=None, **overrides):
     )
 
 
+def _retrieve_all_modes(kb, rec: dict, question: str, qv, gold_doc: str, level: str,
+                        is_relevant, hit_fields) -> dict[str, list]:
+    """Search top 10 with every mode (hybrid and the two baselines) into `rec`; returns hits by mode."""
+    by_mode = {}
+    for mode in MODES:
+        t0 = time.perf_counter()
+        hits = kb.retriever.search(question, 10, None, mode, query_vector=qv)
+        rec["latency_ms"][mode] = (time.perf_counter() - t0) * 1e3
+        flags = [is_relevant(h) for h in hits]
+        docs = m.dedupe(h.chunk.doc_id for h in hits)
+        rec["retrieval"][mode] = {
+            "metrics": _ranking_metrics(flags, docs, gold_doc, level),
+            "hits": [hit_fields(h) | {"doc_id": h.chunk.doc_id, "score": round(h.score, 5)}
+                     | ({"text": h.chunk.text[:300]} if mode == "hybrid" else {}) for h in hits],
+        }
+        by_mode[mode] = hits
+    return by_mode
+
+
 def run_medquad(limit: int | None = 400, progress: Progress | None = None, kb=None, **overrides) -> tuple[list[dict], dict]:
     """Passage-level gold = the question's own answer; document-level gold = its file."""
     _, queries = medquad.load()
@@ -62,17 +81,11 @@ def run_medquad(limit: int | None = 400, progress: Progress | None = None, kb=No
         for i, (q, qv) in enumerate(zip(dev, vectors, strict=True), start=1):
             rec = {"id": q.qid, "suite": "medquad", "kind": q.qtype, "question": q.question,
                    "gold": {"passage": q.gold_passage, "doc": q.gold_doc}, "retrieval": {}, "latency_ms": {}}
-            for mode in MODES:
-                t0 = time.perf_counter()
-                hits = kb.retriever.search(q.question, 10, None, mode, query_vector=qv)
-                rec["latency_ms"][mode] = (time.perf_counter() - t0) * 1e3
-                flags = [h.chunk.heading_path == q.gold_passage for h in hits]
-                docs = m.dedupe(h.chunk.doc_id for h in hits)
-                rec["retrieval"][mode] = {
-                    "metrics": _ranking_metrics(flags, docs, q.gold_doc, "passage"),
-                    "hits": [{"passage": h.chunk.heading_path, "doc_id": h.chunk.doc_id, "score": round(h.score, 5)}
-                             | ({"text": h.chunk.text[:300]} if mode == "hybrid" else {}) for h in hits],
-                }
+            _retrieve_all_modes(
+                kb, rec, q.question, qv, q.gold_doc, "passage",
+                is_relevant=lambda h, q=q: h.chunk.heading_path == q.gold_passage,
+                hit_fields=lambda h: {"passage": h.chunk.heading_path},
+            )
             rec["passed"] = bool(rec["retrieval"]["hybrid"]["metrics"]["passage_recall@5"])
             rec["reasons"] = [] if rec["passed"] else ["gold passage not in hybrid top 5"]
             records.append(rec)
@@ -120,18 +133,13 @@ def run_covidqa(limit: int | None = None, progress: Progress | None = None, kb=N
         for i, (q, qv) in enumerate(zip(dev, vectors, strict=True), start=1):
             rec = {"id": q.qid, "suite": "covidqa", "kind": "extractive", "question": q.question,
                    "gold": {"answer": q.answer, "doc": q.doc_id}, "retrieval": {}, "latency_ms": {}}
-            for mode in MODES:
-                t0 = time.perf_counter()
-                hits = kb.retriever.search(q.question, 10, None, mode, query_vector=qv)
-                rec["latency_ms"][mode] = (time.perf_counter() - t0) * 1e3
-                flags = [m.contains_span(h.chunk.text, q.answer) for h in hits]
+            by_mode = _retrieve_all_modes(
+                kb, rec, q.question, qv, q.doc_id, "span",
+                is_relevant=lambda h, q=q: m.contains_span(h.chunk.text, q.answer),
+                hit_fields=lambda h: {"chunk_id": h.chunk.chunk_id},
+            )
+            for mode, hits in by_mode.items():
                 words[mode].extend(len(h.chunk.text.split()) for h in hits[:5])
-                docs = m.dedupe(h.chunk.doc_id for h in hits)
-                rec["retrieval"][mode] = {
-                    "metrics": _ranking_metrics(flags, docs, q.doc_id, "span"),
-                    "hits": [{"doc_id": h.chunk.doc_id, "chunk_id": h.chunk.chunk_id, "score": round(h.score, 5)}
-                             | ({"text": h.chunk.text[:300]} if mode == "hybrid" else {}) for h in hits],
-                }
             if answers:
                 t0 = time.perf_counter()
                 ans = kb.ask(q.question, answer_mode="extractive")

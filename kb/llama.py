@@ -10,25 +10,17 @@ from __future__ import annotations
 from llama_index.core.retrievers import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
+from kb.contract import hit_json
 from kb.records import Hit, SearchFilters
+
+# Fields of a `kb search --json` hit that are not node metadata.
+_NOT_METADATA = {"text", "score", "chunk_id", "dense_rank", "bm25_rank"}
 
 
 def hit_to_node(hit: Hit) -> NodeWithScore:
-    c = hit.chunk
-    metadata = {
-        "doc_id": c.doc_id,
-        "version": c.version,
-        "title": c.title,
-        "section": c.heading_path,
-        "page_start": c.page_start,
-        "page_end": c.page_end,
-        "doc_type": c.doc_type.value,
-        "status": c.status.value,
-        "published": c.published.isoformat() if c.published else None,
-        "review_due": c.review_due.isoformat() if c.review_due else None,
-        "source_path": c.source_path,
-    }
-    node = TextNode(id_=c.chunk_id, text=c.text, metadata=metadata)
+    """A node whose metadata is the CLI contract's hit fields (one mapping, in kb.contract)."""
+    metadata = {k: v for k, v in hit_json(hit).items() if k not in _NOT_METADATA}
+    node = TextNode(id_=hit.chunk.chunk_id, text=hit.chunk.text, metadata=metadata)
     return NodeWithScore(node=node, score=hit.score)
 
 

@@ -44,11 +44,9 @@ class DraftCitation:
 def cite_draft(kb, draft: str, threshold: float | None = None) -> list[DraftCitation]:
     threshold = kb.settings.answer_threshold if threshold is None else threshold
     out: list[DraftCitation] = []
-    for s in split_sentences(draft):
-        text = " ".join(s.text.split())
-        if len(text.split()) < MIN_WORDS:
-            continue
-        qv = kb.embedder.embed_query(text)
+    claims = [t for t in (" ".join(s.text.split()) for s in split_sentences(draft)) if len(t.split()) >= MIN_WORDS]
+    vectors = kb.embedder.embed(claims) if claims else []  # one batched call for the whole draft
+    for text, qv in zip(claims, vectors, strict=True):
         hits: list[Hit] = kb.retriever.search(text, 3, None, "hybrid", query_vector=qv)
         ext = select_evidence(text, hits, kb.embedder, question_vector=qv, max_sentences=1)
         if not ext.picks:

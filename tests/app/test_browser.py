@@ -61,7 +61,7 @@ def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90) -> None
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+        pytest.fail(f"{CHROMIUM} is not installed: run README command 2, which apt-installs chromium")
     kb_dir = tmp_path_factory.mktemp("browser_kb")
     config = write_config(tmp_path_factory.mktemp("browser_cfg") / "kb.toml")
     build_kb(kb_dir)

@@ -177,6 +177,8 @@ class Hit(_Record):
 
 
 class Citation(_Record):
+    """One numbered source of an answer. Build it with `Citation.quoting`, the one constructor."""
+
     n: int
     doc_id: str
     version: str
@@ -192,6 +194,38 @@ class Citation(_Record):
     status: DocStatus = DocStatus.current
     link: str = ""
 
+    @classmethod
+    def quoting(cls, n: int, chunk: Chunk, start: int, end: int, link: str) -> Citation:
+        """Citation `n` quoting `chunk.text[start:end]` exactly."""
+        return cls(
+            n=n, doc_id=chunk.doc_id, version=chunk.version, chunk_id=chunk.chunk_id, title=chunk.title,
+            source_path=chunk.source_path, section=chunk.heading_path, page_start=chunk.page_start,
+            page_end=chunk.page_end, quote=chunk.text[start:end], published=chunk.published,
+            review_due=chunk.review_due, status=chunk.status, link=link,
+        )
+
+
+class SentenceCheck(_Record):
+    """One sentence of an answer with the checker's verdict on it (`kb ask --json` "sentences")."""
+
+    text: str
+    citations: list[int] = Field(default_factory=list)
+    verdict: Literal["supported", "contradicted", "unsupported"] = "supported"
+    verified: bool = True
+    support: float = 0.0
+    reason: str = ""
+    shown: bool = True  # False when the sentence was removed from the answer (unverified = drop)
+
+
+class RetrievalTrace(_Record):
+    """What retrieval saw: each retriever's candidates (point id, score) and the timings."""
+
+    query: str
+    mode: str
+    dense: list[tuple[str, float]] = Field(default_factory=list)
+    sparse: list[tuple[str, float]] = Field(default_factory=list)
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+
 
 class Answer(_Record):
     id: str | None = None
@@ -205,3 +239,6 @@ class Answer(_Record):
     hits: list[Hit] = Field(default_factory=list)
     timings_ms: dict[str, float] = Field(default_factory=dict)
     mode: str = "extractive"
+    sentences: list[SentenceCheck] = Field(default_factory=list)
+    trace: RetrievalTrace | None = None
+    answerability: dict[str, float] = Field(default_factory=dict)  # the refusal model's inputs and p

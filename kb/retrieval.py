@@ -11,13 +11,14 @@ Order of operations:
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from kb.catalog import Catalog
 from kb.embedder import Embedder
 from kb.fusion import adaptive_convex_fusion, cap_per_group, convex_combination, reciprocal_rank_fusion
-from kb.records import Chunk, Hit, SearchFilters
+from kb.mapping import chunk_from_payload
+from kb.records import Hit, RetrievalTrace, SearchFilters
 from kb.sparse import sparse_query
 from kb.store import DENSE, SPARSE, PointFilter, StoredPoint, VectorStore
 
@@ -61,13 +62,12 @@ class RetrievalConfig:
         )
 
 
-@dataclass
-class SearchTrace:
-    query: str
-    mode: str
-    dense: list[tuple[str, float]] = field(default_factory=list)
-    sparse: list[tuple[str, float]] = field(default_factory=list)
-    timings_ms: dict[str, float] = field(default_factory=dict)
+@dataclass(frozen=True)
+class Retrieved:
+    """Hits, best first, and the retrieval trace the answer keeps."""
+
+    hits: list[Hit]
+    trace: RetrievalTrace
 
 
 def to_point_filter(filters: SearchFilters, statuses: tuple[str, ...] | None = None) -> PointFilter:
@@ -82,10 +82,6 @@ def to_point_filter(filters: SearchFilters, statuses: tuple[str, ...] | None = N
         published_from=filters.published_from,
         published_to=filters.published_to,
     )
-
-
-def chunk_from_payload(payload: dict) -> Chunk:
-    return Chunk.model_validate({k: v for k, v in payload.items() if k in Chunk.model_fields})
 
 
 class HybridRetriever:
@@ -106,7 +102,6 @@ class HybridRetriever:
         self.embedder = embedder
         self.catalog = catalog
         self.config = config or RetrievalConfig()
-        self.last_trace: SearchTrace | None = None
 
     def candidates(
         self,
@@ -145,58 +140,69 @@ class HybridRetriever:
         query_vector: list[float] | None = None,
         statuses: tuple[str, ...] | None = None,
     ) -> list[Hit]:
+        return self.retrieve(query, k, filters, mode, query_vector, statuses).hits
+
+    def retrieve(
+        self,
+        query: str,
+        k: int = 5,
+        filters: SearchFilters | None = None,
+        mode: Mode = "hybrid",
+        query_vector: list[float] | None = None,
+        statuses: tuple[str, ...] | None = None,
+    ) -> Retrieved:
+        """The top `k` live hits and the trace of what each retriever returned."""
         if mode not in MODES:
             raise ValueError(f"unknown retrieval mode {mode!r}; choose one of {', '.join(MODES)}")
         if not query.strip():
             raise ValueError("the query is empty")
-        filters = filters or SearchFilters()
-        where = to_point_filter(filters, statuses)
+        where = to_point_filter(filters or SearchFilters(), statuses)
         dense, sparse, timings = self.candidates(query, where, query_vector)
-        trace = SearchTrace(query, mode, [(p.id, p.score) for p in dense], [(p.id, p.score) for p in sparse])
-        trace.timings_ms = timings
-        self.last_trace = trace
+        trace = RetrievalTrace(query=query, mode=mode, dense=[(p.id, p.score) for p in dense],
+                               sparse=[(p.id, p.score) for p in sparse], timings_ms=timings)
+        points = {p.id: p for p in sparse} | {p.id: p for p in dense}
+        ranked = self.rank(mode, trace.dense, trace.sparse)
+        kept, live = self.live_only(ranked, points, set(where.statuses))
+        order = cap_per_group([pid for pid, _ in kept], {pid: points[pid].payload["doc_id"] for pid, _ in kept},
+                              self.config.max_chunks_per_doc)[:k]
+        score_of = dict(kept)
+        ranks = {"dense": {pid: i for i, (pid, _) in enumerate(trace.dense, 1)},
+                 "sparse": {pid: i for i, (pid, _) in enumerate(trace.sparse, 1)}}
+        dense_score = dict(trace.dense)
+        hits = [
+            Hit(chunk=chunk_from_payload({**points[pid].payload, "status": live[points[pid].payload["doc_id"]][1]}),
+                score=float(score_of[pid]), dense_rank=ranks["dense"].get(pid),
+                sparse_rank=ranks["sparse"].get(pid), dense_score=dense_score.get(pid))
+            for pid in order
+        ]
+        return Retrieved(hits, trace)
 
-        points = {p.id: p for p in dense}
-        points.update({p.id: p for p in sparse if p.id not in points})
-        dense_rank = {p.id: i for i, p in enumerate(dense, start=1)}
-        dense_score = {p.id: p.score for p in dense}
-        sparse_rank = {p.id: i for i, p in enumerate(sparse, start=1)}
+    def rank(self, mode: str, dense: list[tuple[str, float]], sparse: list[tuple[str, float]]) -> list[tuple[str, float]]:
         if mode == "dense":
-            ranked = [(p.id, p.score) for p in dense]
-        elif mode == "bm25":
-            ranked = [(p.id, p.score) for p in sparse]
-        else:
-            ranked = self.fuse([(p.id, p.score) for p in dense], [(p.id, p.score) for p in sparse])
+            return list(dense)
+        if mode == "bm25":
+            return list(sparse)
+        return self.fuse(dense, sparse)
 
-        allowed = set(where.statuses)
+    def live_only(
+        self, ranked: list[tuple[str, float]], points: dict[str, StoredPoint], allowed: set[str]
+    ) -> tuple[list[tuple[str, float]], dict[str, tuple[str, str]]]:
+        """Keep hits of each document's live version whose catalog status is allowed."""
         live = self.catalog.live_versions(points[pid].payload.get("doc_id", "") for pid, _ in ranked)
-        kept: list[tuple[str, float]] = []
+        kept = []
         for pid, score in ranked:
             payload = points[pid].payload
-            doc_id = payload.get("doc_id")
-            if doc_id not in live:
-                continue
-            version, status = live[doc_id]
-            if payload.get("version") != version or status not in allowed:
-                continue
-            kept.append((pid, score))
-        order = cap_per_group(
-            [pid for pid, _ in kept],
-            {pid: points[pid].payload["doc_id"] for pid, _ in kept},
-            self.config.max_chunks_per_doc,
-        )[:k]
-        score_of = dict(kept)
-        hits = []
-        for pid in order:
-            payload = dict(points[pid].payload)
-            payload["status"] = live[payload["doc_id"]][1]
-            hits.append(
-                Hit(
-                    chunk=chunk_from_payload(payload),
-                    score=float(score_of[pid]),
-                    dense_rank=dense_rank.get(pid),
-                    sparse_rank=sparse_rank.get(pid),
-                    dense_score=dense_score.get(pid),
-                )
-            )
-        return hits
+            version, status = live.get(payload.get("doc_id"), (None, None))
+            if version is not None and payload.get("version") == version and status in allowed:
+                kept.append((pid, score))
+        return kept, live
+
+    def dense_matches(self, query_vector: list[float], k: int, filters: SearchFilters | None,
+                      statuses: tuple[str, ...]) -> list[Hit]:
+        """One dense query (no BM25, no fusion): used for the superseded-guidance check."""
+        where = to_point_filter(filters or SearchFilters(), statuses)
+        points = self.store.query(DENSE, query_vector, k, where)
+        kept, live = self.live_only([(p.id, p.score) for p in points], {p.id: p for p in points}, set(statuses))
+        by_id = {p.id: p for p in points}
+        return [Hit(chunk=chunk_from_payload({**by_id[pid].payload, "status": live[by_id[pid].payload["doc_id"]][1]}),
+                    score=score, dense_rank=i, dense_score=score) for i, (pid, score) in enumerate(kept, 1)]

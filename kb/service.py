@@ -10,28 +10,24 @@ curation operations. Ingestion (`ingest/`) writes through the same object.
 from __future__ import annotations
 
 import threading
-import time
+from collections.abc import Callable
 from functools import cached_property
 from urllib.parse import quote
 
-from kb.answer import compose, select_evidence
+from kb.ask import REFUSAL, AskPipeline, Library
+from kb.ask.answerability import AnswerabilityModel, AnswerabilityStage
+from kb.ask.retrieve import RetrieveStage
 from kb.catalog import Catalog
-from kb.currency import citation_warnings, superseded_match_warning
 from kb.embedder import Embedder, open_embedder
 from kb.errors import KBError
-from kb.records import Answer, Chunk, DocStatus, Document, Hit, SearchFilters
-from kb.retrieval import HybridRetriever, Mode, RetrievalConfig, chunk_from_payload
+from kb.mapping import chunk_from_payload
+from kb.records import Answer, Chunk, Document, Hit, SearchFilters
+from kb.retrieval import HybridRetriever, Mode, RetrievalConfig
 from kb.settings import Settings
 from kb.store import PointFilter, VectorStore, open_store
+from kb.verify import ClaimChecker, open_checker
 
-# How much less similar (cosine) superseded guidance may be than the best current passage and
-# still earn an "older guidance also matches" warning, when its replacement is cited.
-SUPERSEDED_MARGIN = 0.08
-
-REFUSAL = (
-    "The library does not cover this question well enough to answer it. "
-    "The closest documents are listed below; an OH professional can help further."
-)
+__all__ = ["REFUSAL", "KnowledgeBase"]
 
 
 class KnowledgeBase:
@@ -114,6 +110,23 @@ class KnowledgeBase:
     ) -> list[Hit]:
         return self.retriever.search(query, k or self.settings.top_k, filters, mode)
 
+    @cached_property
+    def checker(self) -> ClaimChecker:
+        return open_checker(self.settings, self.embedder, lambda: self.llm)
+
+    @cached_property
+    def pipeline(self) -> AskPipeline:
+        return AskPipeline(
+            RetrieveStage(self.retriever, self.embedder),
+            self.embedder,
+            AnswerabilityStage(self.settings.answer_threshold, AnswerabilityModel.load()),
+            self.checker,
+            Library(get=self.catalog.get, search=self.retriever.search),
+            self.link_for,
+            llm=(lambda: self.llm) if self.settings.llm != "none" else None,
+            unverified=getattr(self.settings, "unverified", "drop"),
+        )
+
     def ask(
         self,
         question: str,
@@ -122,118 +135,19 @@ class KnowledgeBase:
         mode: Mode = "hybrid",
         log: bool = False,
         answer_mode: str | None = None,
+        on_token: Callable[[str], None] | None = None,
     ) -> Answer:
         """Answer with citations. `answer_mode` is "extractive" or "generative"
         (default: generative when an LLM is configured, else extractive)."""
         if not question.strip():
             raise KBError("The question is empty. Type a question about the OH library.")
-        filters = filters or SearchFilters()
-        t0 = time.perf_counter()
-        qv = self.embedder.embed_query(question)
-        hits = self.retriever.search(question, k, filters, mode, query_vector=qv)
-        t1 = time.perf_counter()
-        extract = select_evidence(question, hits, self.embedder, question_vector=qv)
-        t2 = time.perf_counter()
-        docs = {d.doc_id: d for d in self._docs_for(h.chunk.doc_id for h in hits)}
-        closest = self._closest(hits, docs)
-        answerable = bool(extract.picks) and extract.evidence >= self.settings.answer_threshold
         answer_mode = answer_mode or ("extractive" if self.settings.llm == "none" else "generative")
-        gen_warnings: list[str] = []
-        if answerable and answer_mode == "generative":
-            from kb.generate import generate_answer
-
-            text, citations, gen_warnings, answerable = generate_answer(
-                question, hits, self.llm, self.link_for, self.embedder
-            )
-        elif answerable:
-            text, citations = compose(extract.picks, hits, self.link_for)
-        if answerable:
-            warnings = gen_warnings + citation_warnings(citations, self._with_successors(docs))
-            if not filters.include_superseded:
-                warnings += self._superseded_matches(question, qv, filters, hits, citations)
-        else:
-            text, citations, warnings = REFUSAL, [], gen_warnings
-        t3 = time.perf_counter()
-        answer = Answer(
-            question=question,
-            answer=text,
-            answerable=answerable,
-            citations=citations,
-            warnings=warnings,
-            closest_documents=closest,
-            evidence_score=round(extract.evidence, 4),
-            hits=hits,
-            mode=answer_mode,
-            timings_ms={
-                "retrieve": round((t1 - t0) * 1e3, 1),
-                "select": round((t2 - t1) * 1e3, 1),
-                "total": round((t3 - t0) * 1e3, 1),
-            },
-        )
+        answer = self.pipeline.run(question, filters, k, mode, answer_mode, on_token)
         if log:
             answer = answer.model_copy(
-                update={"id": self.catalog.log_answer(question, answerable, answer.model_dump_json())}
+                update={"id": self.catalog.log_answer(question, answer.answerable, answer.model_dump_json())}
             )
         return answer
-
-    def _docs_for(self, doc_ids) -> list[Document]:
-        return [d for d in (self.catalog.get(i) for i in dict.fromkeys(doc_ids)) if d is not None]
-
-    def _with_successors(self, docs: dict[str, Document]) -> dict[str, Document]:
-        out = dict(docs)
-        for d in docs.values():
-            if d.superseded_by and d.superseded_by not in out:
-                newer = self.catalog.get(d.superseded_by)
-                if newer:
-                    out[newer.doc_id] = newer
-        return out
-
-    def _closest(self, hits: list[Hit], docs: dict[str, Document]) -> list[dict]:
-        out, seen = [], set()
-        for h in hits:
-            if h.chunk.doc_id in seen:
-                continue
-            seen.add(h.chunk.doc_id)
-            out.append(
-                {
-                    "doc_id": h.chunk.doc_id,
-                    "title": h.chunk.title,
-                    "section": h.chunk.heading_path,
-                    "link": self.link_for(h.chunk),
-                }
-            )
-            if len(out) == 3:
-                break
-        return out
-
-    def _superseded_matches(self, question, qv, filters, hits, citations) -> list[str]:
-        """Warn when superseded guidance matches the question about as well as the current answer.
-
-        Fused scores from two searches are not comparable, so this compares absolute dense
-        cosines: a superseded document warns when its replacement is cited and it is nearly as
-        close to the question, or when it is closer than anything current.
-        """
-        current = [h.dense_score for h in hits if h.dense_score is not None]
-        if not current:
-            return []
-        best_current = max(current)
-        old_hits = self.retriever.search(
-            question, 3, filters, "dense", query_vector=qv, statuses=(DocStatus.superseded.value,)
-        )
-        cited = {c.doc_id for c in citations}
-        out: list[str] = []
-        for h in old_hits:
-            old = self.catalog.get(h.chunk.doc_id)
-            if old is None or old.status != DocStatus.superseded or h.dense_score is None:
-                continue
-            replaced_and_cited = old.superseded_by in cited
-            if (replaced_and_cited and h.dense_score >= best_current - SUPERSEDED_MARGIN) or (
-                h.dense_score > best_current
-            ):
-                msg = superseded_match_warning(old, self.catalog.get(old.superseded_by or ""))
-                if msg not in out:
-                    out.append(msg)
-        return out[:2]
 
     # -------------------------------------------------------------- library
 

@@ -7,7 +7,7 @@
   per line.
 * "Table N ..." captions followed by lines set smaller than the body become a `table` block:
   text pieces are grouped into rows by baseline and into cells by horizontal gaps, and each row
-  is written as cells joined by " | ".
+  is written as one line per row, each value beside its column header (`tables.table_text`).
 Blocks never span pages, so every block keeps its physical page number.
 """
 
@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from ingest.loaders.pdf_lines import Line, Piece
 from ingest.loaders.pdf_structure import TypeScale
+from ingest.loaders.tables import table_text
 from ingest.loaders.word_repair import Vocabulary, join_lines
 from kb.records import Block
 
@@ -97,8 +98,16 @@ class _Builder:
             self.para, self.role = [caption], "text"
             self.flush_para()
             return
-        text = "\n".join([caption.text, *table_rows(rows)])
+        text = table_text([r.split(" | ") for r in table_rows(rows)], caption=caption.text)
         self.blocks.append(Block(kind="table", text=text, page=caption.page))
+
+    def add_table(self, lines: list[Line]) -> None:
+        """A table with no caption: every line is part of it."""
+        self.flush_table()
+        self.flush_para()
+        self.flush_list()
+        rows = [r.split(" | ") for r in table_rows(lines)]
+        self.blocks.append(Block(kind="table", text=table_text(rows), page=lines[0].page))
 
     def finish(self) -> list[Block]:
         self.flush_table()
@@ -166,9 +175,46 @@ class _Builder:
 def build_blocks(lines: list[Line], scale: TypeScale, vocab: Vocabulary) -> list[Block]:
     """Blocks in reading order from the lines of a whole document."""
     builder = _Builder(scale, vocab)
-    for line in lines:
-        builder.add(line)
+    runs = uncaptioned_tables(lines, scale)
+    i = 0
+    while i < len(lines):
+        if i in runs and not builder.table:
+            builder.add_table(lines[i : runs[i]])
+            i = runs[i]
+            continue
+        builder.add(lines[i])
+        i += 1
     return builder.finish()
+
+
+def uncaptioned_tables(lines: list[Line], scale: TypeScale) -> dict[int, int]:
+    """Tables without a "Table N" caption: start index -> end index (exclusive).
+
+    A table is a run of lines on one page set smaller than the body text, in which at least two
+    baselines hold two or more cells at different x positions (footnotes have one cell a line).
+    """
+    runs: dict[int, int] = {}
+    i = 0
+    while i < len(lines):
+        small = lines[i].size < scale.body - 0.4 and not _CAPTION_RE.match(lines[i].text.strip())
+        if not small:
+            i += 1
+            continue
+        j = i
+        while j < len(lines) and lines[j].page == lines[i].page and lines[j].size < scale.body - 0.4:
+            j += 1
+        columns_at: dict[int, set[int]] = {}
+        for line in lines[i:j]:
+            if line.text.strip():
+                columns_at.setdefault(round(line.y), set()).add(round(line.x))
+        multi = {y for y, xs in columns_at.items() if len(xs) >= 2}
+        if len(multi) >= 2:
+            # The table starts at its first row of two or more cells; small-type lines before
+            # it (a running note, a caption-less label) stay ordinary text.
+            start = next(k for k in range(i, j) if round(lines[k].y) in multi)
+            runs[start] = j
+        i = j
+    return runs
 
 
 # ---------------------------------------------------------------- tables

@@ -5,7 +5,7 @@ Element mapping:
     "Heading N" styles for DOCX); a numbered title goes one level deeper per extra number when
     no depth is known ("4.2 Scope" under "4 Purpose").
   * `ListItem` runs -> one `list` block, one "• item" per line.
-  * `Table` -> `table` block, one row per line, cells joined by " | ".
+  * `Table` -> `table` block, one row per line, each value beside its header (`tables.table_text`).
   * page headers/footers, page numbers, page breaks and images are dropped; all else is text.
 
 Offline: `unstructured` classifies text with a spaCy model and, when it cannot load
@@ -28,6 +28,7 @@ from typing import Any
 
 from ingest.loaders.date_hint import find_date
 from ingest.loaders.pdf_structure import numbering_depth
+from ingest.loaders.tables import table_text
 from kb.records import Block, ParsedDocument
 
 MAX_HEADING_WORDS = 20
@@ -95,8 +96,8 @@ def _table_text(element: Any) -> str:
     for tr in root.iter("tr"):
         cells = [" ".join(c.text_content().split()) for c in tr if c.tag in ("td", "th")]
         if any(cells):
-            rows.append(" | ".join(cells))
-    return "\n".join(rows) or element.text
+            rows.append(cells)
+    return table_text(rows) or element.text
 
 
 def _heading_level(element: Any) -> int:

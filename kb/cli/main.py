@@ -262,29 +262,35 @@ def main() -> None:  # console-script entry point
 @app.command()
 def cite(
     draft: Annotated[Path, typer.Argument(help="A text or Markdown file with the bulletin draft ('-' for stdin).")],
-    style: Annotated[str, typer.Option("--style", help="markdown or plain.")] = "markdown",
+    style: Annotated[str, typer.Option("--style", help="References as markdown or plain.")] = "markdown",
     json_out: JsonOption = False,
     kb_dir: KbDirOption = None,
 ) -> None:
-    """Bulletin editors: find the library citation for each claim in a draft."""
-    from dataclasses import asdict
+    """Bulletin editors: check each claim of a draft and find the library citation for it."""
+    from kb.bulletin import cite_json
 
-    from kb.bulletin import annotate, cite_draft
-
+    if style not in ("markdown", "plain"):
+        err(f"unknown style {style!r}; choose markdown or plain")
+        raise typer.Exit(2)
     text = sys.stdin.read() if str(draft) == "-" else None
     if text is None:
         if not draft.is_file():
             err(f"{draft}: no such file.")
             raise typer.Exit(2)
-        text = draft.read_text(encoding="utf-8")
+        try:
+            text = draft.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            err(f"{draft}: not UTF-8 text; save the draft as UTF-8 and try again.")
+            raise typer.Exit(2) from None
     with open_kb(kb_dir) as kb:
-        results = cite_draft(kb, text)
-    body, refs = annotate(results, style)
+        report = cite_json(kb, text, style)
     if json_out:
-        print_json({"sentences": [asdict(r) for r in results], "annotated": body, "references": refs})
+        print_json(report)
         return
-    typer.echo(body)
-    typer.echo("\nReferences\n" + refs)
-    missing = sum(1 for r in results if not r.supported)
-    if missing:
-        typer.secho(f"{missing} sentence(s) have no supporting document: check them.", fg=typer.colors.YELLOW, err=True)
+    typer.echo(report["annotated"])
+    typer.echo("\nReferences\n" + report["references"])
+    flagged = [c for c in report["claims"] if c["verdict"] != "supported"]
+    for c in flagged:
+        typer.secho(f"{c['verdict']}: {c['text'][:100]} ({c['reason']})", fg=typer.colors.YELLOW, err=True)
+    if flagged:
+        typer.secho(f"{len(flagged)} claim(s) need checking.", fg=typer.colors.YELLOW, err=True)

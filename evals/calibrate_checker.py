@@ -1,0 +1,159 @@
+"""Calibrate the claim checker on perturbations of the corpus, and record the run.
+
+    python -m evals.calibrate_checker [--per-kind 60] [--write]
+
+1. Build the checker suite (`evals.checker_suite`) from the ingested corpus.
+2. For each case retrieve passages as `kb cite` does (hybrid search on the claim; off-topic cases
+   only see documents of other topic folders) and assess every candidate span once.
+3. Grid-search the thresholds on the "fit" half of the documents: as many true claims supported
+   as possible while at most 3% of perturbed claims and 5% of off-topic claims are supported;
+   then the contradiction threshold that flags most perturbations as contradicted while rarely
+   calling a true claim contradicted.
+4. Report figures by kind on both halves; `--write` stores the thresholds and the figures in
+   kb/verify/calibration.json, and the run goes to evals/runs/<id>-checker/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import itertools
+import json
+from collections import defaultdict
+from dataclasses import asdict, replace
+
+from evals import paths
+from evals.checker_suite import PERTURBATIONS, CheckerCase, build_cases
+from kb.records import SearchFilters
+from kb.verify.checker import CALIBRATION_PATH, Assessment, Passage, RuleChecker, Thresholds, decide
+
+
+def passages_for(kb, case: CheckerCase, folders: dict[str, str], k: int = 6) -> list[Passage]:
+    filters = None
+    if case.kind == "offtopic":
+        others = [d for d, f in folders.items() if f != case.folder]
+        filters = SearchFilters(doc_ids=others)
+    hits = kb.search(case.claim, k=k, filters=filters)
+    return [Passage.of(h.chunk) for h in hits]
+
+
+def assess_all(kb, cases: list[CheckerCase], checker: RuleChecker, progress=None) -> list[tuple[list[Assessment], int]]:
+    folders = {d.doc_id: d.source_path.split("/")[-2] for d in kb.documents(statuses=["current"])}
+    out = []
+    for i, case in enumerate(cases, start=1):
+        ps = passages_for(kb, case, folders)
+        out.append((checker.assess(case.claim, ps), len(ps)))
+        if progress:
+            progress(i, len(cases))
+    return out
+
+
+def figures(cases: list[CheckerCase], assessed, t: Thresholds, split: str | None = None) -> dict:
+    by: dict[str, list[str]] = defaultdict(list)
+    for case, (ass, n) in zip(cases, assessed, strict=True):
+        if split and case.split != split:
+            continue
+        by[case.kind].append(decide(ass, n, t).verdict)
+    out = {}
+    for kind, verdicts in sorted(by.items()):
+        n = len(verdicts)
+        out[kind] = {
+            "n": n,
+            "supported": round(verdicts.count("supported") / n, 4),
+            "contradicted": round(verdicts.count("contradicted") / n, 4),
+            "unsupported": round(verdicts.count("unsupported") / n, 4),
+        }
+    pert = [v for k in PERTURBATIONS for v in by.get(k, [])]
+    if pert:
+        out["all_perturbations"] = {
+            "n": len(pert),
+            "caught": round(1 - pert.count("supported") / len(pert), 4),
+            "contradicted": round(pert.count("contradicted") / len(pert), 4),
+        }
+    return out
+
+
+def fit(cases: list[CheckerCase], assessed) -> Thresholds:
+    fit_idx = [i for i, c in enumerate(cases) if c.split == "fit"]
+    best, best_key = Thresholds(), None
+    grid = itertools.product(
+        [x / 100 for x in range(45, 81, 3)], [x / 100 for x in range(30, 71, 5)], [x / 100 for x in range(40, 91, 5)]
+    )
+    for align, sim, cov in grid:
+        t = replace(Thresholds(), support_align=align, support_sim=sim, support_coverage=cov)
+        true_ok = pert_bad = off_bad = n_true = n_pert = n_off = 0
+        for i in fit_idx:
+            ass, n = assessed[i]
+            v = decide(ass, n, t).verdict
+            kind = cases[i].kind
+            if kind == "true":
+                n_true += 1
+                true_ok += v == "supported"
+            elif kind == "offtopic":
+                n_off += 1
+                off_bad += v == "supported"
+            else:
+                n_pert += 1
+                pert_bad += v == "supported"
+        if n_pert and pert_bad / n_pert > 0.03 or n_off and off_bad / n_off > 0.05:
+            continue
+        key = (true_ok / max(n_true, 1), -pert_bad)
+        if best_key is None or key > best_key:
+            best, best_key = t, key
+    best_c, best_ckey = best, None
+    for c_align in [x / 100 for x in range(35, 76, 5)]:
+        t = replace(best, conflict_align=c_align)
+        caught = wrong = 0
+        for i in fit_idx:
+            ass, n = assessed[i]
+            v = decide(ass, n, t).verdict
+            if cases[i].kind in PERTURBATIONS:
+                caught += v == "contradicted"
+            elif cases[i].kind == "true":
+                wrong += v == "contradicted"
+        key = caught - 3 * wrong
+        if best_ckey is None or key > best_ckey:
+            best_c, best_ckey = t, key
+    return best_c
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--per-kind", type=int, default=60)
+    ap.add_argument("--write", action="store_true", help="store the fitted thresholds in kb/verify/calibration.json")
+    args = ap.parse_args()
+    from evals.golden import golden_kb
+
+    kb = golden_kb()
+    try:
+        chunks = [c for d in kb.documents(statuses=["current"]) if d.doc_type.value != "bulletin" for c in kb.chunks(d.doc_id)]
+        cases = build_cases(chunks, per_kind=args.per_kind)
+        checker = RuleChecker(kb.embedder, Thresholds())
+        assessed = assess_all(kb, cases, checker, progress=lambda i, n: print(f"{i}/{n}", flush=True) if i % 50 == 0 else None)
+        print()
+    finally:
+        kb.close()
+    before = Thresholds()
+    fitted = fit(cases, assessed)
+    report = {
+        "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "cases": len(cases),
+        "thresholds": asdict(fitted),
+        "defaults_before": asdict(before),
+        "fit": figures(cases, assessed, fitted, "fit"),
+        "check": figures(cases, assessed, fitted, "check"),
+        "all": figures(cases, assessed, fitted),
+        "before_all": figures(cases, assessed, before),
+    }
+    print(json.dumps(report, indent=1))
+    run = paths.RUNS / (dt.datetime.now().strftime("%Y%m%d-%H%M%S") + "-checker")
+    run.mkdir(parents=True, exist_ok=True)
+    (run / "metrics.json").write_text(json.dumps(report, indent=1))
+    (run / "cases.jsonl").write_text("".join(json.dumps(asdict(c)) + "\n" for c in cases))
+    if args.write:
+        CALIBRATION_PATH.write_text(json.dumps(report, indent=1) + "\n")
+        print(f"wrote {CALIBRATION_PATH}")
+
+
+if __name__ == "__main__":
+    main()

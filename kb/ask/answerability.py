@@ -1,0 +1,99 @@
+"""Refusal as a calibrated decision over several signals, not one cosine threshold.
+
+Features (all from retrieval and evidence selection, no extra model call):
+- `evidence`: mean of the best sentence's and the best passage's cosine with the question;
+- `dense_top`: the best dense cosine among the hits;
+- `coverage`: how much of the question's rare-term mass the top passages contain;
+- `missing_entity`: the question names an infection, vaccine, drug or test no top passage mentions;
+- `lexical`: the best sentence's share of the question's terms;
+- `agreement`: dense and BM25 agree (share of the top documents both retrievers rank in their top 5).
+
+A logistic model over these, fitted by `python -m evals.fit_answerability` on the golden set and
+leave-the-gold-out cases from the MedQuAD and COVID-QA dev splits, gives p(answerable); the
+question is answered when p >= the fitted threshold. Without a fitted model the evidence score
+is compared with `answer_threshold` (the old rule).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from kb.ask.select import Evidence
+from kb.records import Hit, RetrievalTrace
+from kb.terms import content_terms, weighted_coverage
+from kb.verify.entities import missing_entities
+
+MODEL_PATH = Path(__file__).with_name("answerability.json")
+FEATURES = ("evidence", "dense_top", "coverage", "missing_entity", "lexical", "agreement")
+COVERAGE_HITS = 3
+
+
+def features(question: str, hits: list[Hit], evidence: Evidence, trace: RetrievalTrace | None) -> dict[str, float]:
+    top = [h for i, h in enumerate(hits[:COVERAGE_HITS]) if i not in evidence.untrusted]
+    pool_text = " ".join(f"{h.chunk.title} {h.chunk.heading_path} {h.chunk.text}" for h in top)
+    q_terms = content_terms(question)
+    dense = [h.dense_score for h in hits if h.dense_score is not None]
+    return {
+        "evidence": round(evidence.score, 4),
+        "dense_top": round(max(dense), 4) if dense else 0.0,
+        "coverage": round(weighted_coverage(q_terms, content_terms(pool_text)), 4) if top else 0.0,
+        "missing_entity": 1.0 if top and missing_entities(question, pool_text) else 0.0,
+        "lexical": round(evidence.best_lexical, 4),
+        "agreement": round(agreement(hits), 4),
+    }
+
+
+def agreement(hits: list[Hit]) -> float:
+    """Share of the top 5 hits that both retrievers placed in their own top 5."""
+    top = hits[:5]
+    if not top:
+        return 0.0
+    both = sum(1 for h in top if (h.dense_rank or 99) <= 5 and (h.sparse_rank or 99) <= 5)
+    return both / len(top)
+
+
+@dataclass(frozen=True)
+class AnswerabilityModel:
+    weights: dict[str, float]
+    bias: float
+    threshold: float
+    means: dict[str, float]
+    scales: dict[str, float]
+
+    @classmethod
+    def load(cls, path: Path = MODEL_PATH) -> AnswerabilityModel | None:
+        if not path.is_file():
+            return None
+        d = json.loads(path.read_text(encoding="utf-8"))
+        return cls(d["weights"], d["bias"], d["threshold"], d["means"], d["scales"])
+
+    def probability(self, x: dict[str, float]) -> float:
+        z = self.bias + sum(
+            self.weights[f] * (x[f] - self.means[f]) / (self.scales[f] or 1.0) for f in self.weights
+        )
+        return 1.0 / (1.0 + math.exp(-z))
+
+
+@dataclass(frozen=True)
+class Decision:
+    answerable: bool
+    probability: float
+    features: dict[str, float]
+
+
+class AnswerabilityStage:
+    def __init__(self, fallback_threshold: float, model: AnswerabilityModel | None = None) -> None:
+        self.model = model  # None: the evidence score against `fallback_threshold`
+        self.fallback_threshold = fallback_threshold
+
+    def run(self, question: str, hits: list[Hit], evidence: Evidence, trace: RetrievalTrace | None) -> Decision:
+        x = features(question, hits, evidence, trace)
+        if not evidence.picks:
+            return Decision(False, 0.0, x)
+        if self.model is None:
+            return Decision(x["evidence"] >= self.fallback_threshold, x["evidence"], x)
+        p = self.model.probability(x)
+        return Decision(p >= self.model.threshold, round(p, 4), x)

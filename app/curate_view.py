@@ -8,6 +8,7 @@ import curate_actions as actions
 import streamlit as st
 from ingest_jobs import IngestJob, IngestJobs
 
+from ingest.upload import ALLOWED_SUFFIXES
 from kb.auth import Session
 from kb.errors import KBError
 from kb.records import DocStatus, DocType, DocumentMeta
@@ -52,7 +53,7 @@ def upload_tab(kb, session: Session) -> None:
     )
     round_ = st.session_state.setdefault("upload_round", 0)  # a new key empties the uploader
     files = st.file_uploader("Files to add", accept_multiple_files=True, key=f"uploads_{round_}",
-                             type=["pdf", "docx", "html", "htm", "md", "txt", "eml"])
+                             type=[s.lstrip(".") for s in ALLOWED_SUFFIXES])
     upload_messages()
     if not files:
         return

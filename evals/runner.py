@@ -10,7 +10,7 @@ from pathlib import Path
 
 from evals import paths, report
 
-SUITES = ("golden", "medquad", "covidqa")
+SUITES = ("golden", "medquad", "covidqa", "checker")
 Progress = Callable[[str, int, int, str], None]  # (suite, done, total, detail)
 
 
@@ -57,11 +57,58 @@ def run_golden_suite(mode: str, limit: int | None, progress: Progress, **overrid
     return records, summary
 
 
+def run_checker_suite(limit: int | None, progress: Progress, **overrides) -> tuple[list[dict], dict]:
+    """The claim checker on perturbations of the corpus (evals/checker_suite.py)."""
+    from evals.calibrate_checker import passages_for
+    from evals.checker_suite import PERTURBATIONS, build_cases
+    from evals.golden import golden_kb
+
+    kb = golden_kb(**overrides)
+    try:
+        docs = kb.documents(statuses=["current"])
+        chunks = [c for d in docs if d.doc_type.value != "bulletin" for c in kb.chunks(d.doc_id)]
+        cases = build_cases(chunks, per_kind=limit or 40)
+        folders = {d.doc_id: d.source_path.split("/")[-2] for d in docs}
+        records = []
+        for i, case in enumerate(cases, 1):
+            v = kb.checker.check(case.claim, passages_for(kb, case, folders))
+            ok = v.verdict == "supported" if case.kind == "true" else v.verdict != "supported"
+            records.append({"suite": "checker", "id": case.id, "kind": case.kind, "question": case.claim,
+                            "verdict": v.verdict, "score": v.score, "reason": v.reason, "passed": ok,
+                            "reasons": [] if ok else [f"{case.kind} claim came out {v.verdict}: {v.reason}"]})
+            progress("checker", i, len(cases), case.id)
+    finally:
+        kb.close()
+    pert = [r for r in records if r["kind"] in PERTURBATIONS]
+    supported = [r for r in records if r["verdict"] == "supported"]
+    true = [r for r in records if r["kind"] == "true"]
+    off = [r for r in records if r["kind"] == "offtopic"]
+    by_kind = {}
+    for kind in sorted({r["kind"] for r in records}):
+        rs = [r for r in records if r["kind"] == kind]
+        for label in ("supported", "contradicted", "unsupported"):
+            by_kind[f"{kind}.{label}"] = round(sum(r["verdict"] == label for r in rs) / len(rs), 4)
+    summary = {
+        "n": len(records),
+        "checker": {
+            "contradiction_recall": round(sum(r["verdict"] == "contradicted" for r in pert) / max(len(pert), 1), 4),
+            "perturbations_caught": round(sum(r["verdict"] != "supported" for r in pert) / max(len(pert), 1), 4),
+            "supported_precision": round(sum(r["kind"] == "true" for r in supported) / max(len(supported), 1), 4),
+            "true_supported": round(sum(r["verdict"] == "supported" for r in true) / max(len(true), 1), 4),
+            "offtopic_not_supported": round(sum(r["verdict"] != "supported" for r in off) / max(len(off), 1), 4),
+        },
+        "by_kind": by_kind,
+    }
+    return records, summary
+
+
 def run_suite(suite: str, mode: str, limit: int | None, progress: Progress, **overrides) -> tuple[list[dict], dict]:
     from evals.external import run as ext
 
     if suite == "golden":
         return run_golden_suite(mode, limit, progress, **overrides)
+    if suite == "checker":
+        return run_checker_suite(limit, progress, **overrides)
     if suite == "medquad":
         return ext.run_medquad(limit=400 if limit is None else (limit or None), progress=lambda d, t, x: progress("medquad", d, t, x), **overrides)
     if suite == "covidqa":

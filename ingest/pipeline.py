@@ -21,7 +21,8 @@ from ingest.chunking import chunk_document
 from ingest.loaders import SUPPORTED_SUFFIXES, load_document
 from ingest.metadata import is_metadata_file, metadata_for, slugify
 from kb.errors import IngestError, KBError
-from kb.records import Chunk, ChunkDraft, DocStatus, Document, DocumentMeta, ParsedDocument
+from kb.mapping import chunks_for, payload_fields, point_text
+from kb.records import ChunkDraft, DocStatus, Document, DocumentMeta, ParsedDocument
 from kb.sparse import sparse_document
 from kb.store import PointData, PointFilter
 
@@ -104,23 +105,18 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def embedding_text(title: str, draft: ChunkDraft) -> str:
-    """What the embedder and BM25 see: the document title, then the chunk text.
-
-    Prefixing the section path as well was measured and dropped: golden retrieval did not
-    move, and COVID-QA answer-span recall@1 fell (BM25 .557 -> .549, hybrid .560 -> .549),
-    because headings detected in long plain-text papers are noisy.
-    """
-    return f"{title}\n{draft.text}"
+def _title(w: _Work) -> str:
+    """The document's title: curator metadata, then the file's own title, then the file name."""
+    hint = w.parsed.title_hint if w.parsed else None
+    return w.meta.title or hint or w.path.stem.replace("-", " ").replace("_", " ").title()
 
 
 def _build_document(w: _Work, now: dt.datetime) -> Document:
     meta, parsed = w.meta, w.parsed
     assert parsed is not None
-    title = meta.title or parsed.title_hint or w.path.stem.replace("-", " ").replace("_", " ").title()
     return Document(
         doc_id=w.doc_id,
-        title=title,
+        title=_title(w),
         doc_type=meta.doc_type,
         topics=meta.topics,
         publisher=meta.publisher,
@@ -138,47 +134,6 @@ def _build_document(w: _Work, now: dt.datetime) -> Document:
         page_count=parsed.page_count,
         chunk_count=len(w.drafts),
     )
-
-
-def _chunks(doc: Document, drafts: list[ChunkDraft]) -> list[Chunk]:
-    return [
-        Chunk(
-            chunk_id=Chunk.make_id(doc.doc_id, doc.version, d.ordinal),
-            doc_id=doc.doc_id,
-            version=doc.version,
-            ordinal=d.ordinal,
-            text=d.text,
-            heading_path=d.heading_path,
-            page_start=d.page_start,
-            page_end=d.page_end,
-            char_start=d.char_start,
-            char_end=d.char_end,
-            token_count=d.token_count,
-            title=doc.title,
-            doc_type=doc.doc_type,
-            topics=doc.topics,
-            audience=doc.audience,
-            status=doc.status,
-            published=doc.published,
-            review_due=doc.review_due,
-            source_path=doc.source_path,
-        )
-        for d in drafts
-    ]
-
-
-def _payload_fields(doc: Document) -> dict:
-    """Document fields copied onto every chunk, for filters."""
-    return {
-        "title": doc.title,
-        "doc_type": doc.doc_type.value,
-        "topics": list(doc.topics),
-        "audience": doc.audience,
-        "status": doc.status.value,
-        "published": doc.published.isoformat() if doc.published else None,
-        "review_due": doc.review_due.isoformat() if doc.review_due else None,
-        "source_path": doc.source_path,
-    }
 
 
 def _metadata_changed(old: Document, meta: DocumentMeta, explicit: set[str]) -> dict:
@@ -299,7 +254,7 @@ class Ingestor:
             changes["status"] = meta.status
         updated = doc.model_copy(update=changes)
         self.kb.catalog.put(updated, "metadata", ", ".join(sorted(changes)))
-        self.kb.store.set_payload(PointFilter(doc_ids=(doc.doc_id,)), _payload_fields(updated))
+        self.kb.store.set_payload(PointFilter(doc_ids=(doc.doc_id,)), payload_fields(updated))
 
     def _withdrawn_by_sync(self, doc: Document) -> bool:
         events = self.kb.catalog.events(doc.doc_id, limit=1)
@@ -309,9 +264,9 @@ class Ingestor:
         texts: list[str] = []
         owners: list[_Work] = []
         for w in parsed:
-            title = w.meta.title or (w.parsed.title_hint if w.parsed else "") or w.path.stem
+            title = _title(w)  # the same title the BM25 text and the payload get
             for d in w.drafts:
-                texts.append(embedding_text(title, d))
+                texts.append(point_text(title, d.text))
                 owners.append(w)
         if not texts:
             return
@@ -331,10 +286,10 @@ class Ingestor:
 
     def _store(self, w: _Work, now: dt.datetime, report: IngestReport) -> None:
         doc = _build_document(w, now)
-        chunks = _chunks(doc, w.drafts)
+        chunks = chunks_for(doc, w.drafts)
         points = []
-        for chunk, draft, vec in zip(chunks, w.drafts, w.vectors, strict=True):
-            idx, vals = sparse_document(embedding_text(doc.title, draft))
+        for chunk, vec in zip(chunks, w.vectors, strict=True):
+            idx, vals = sparse_document(point_text(doc.title, chunk.text))
             points.append(PointData(chunk.chunk_id, vec, idx, vals, chunk.model_dump(mode="json")))
         self.kb.store.upsert(points)  # 1. new chunks first
         action = "updated" if w.previous else "added"

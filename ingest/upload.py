@@ -20,11 +20,12 @@ from pathlib import Path
 
 import yaml
 
+from ingest.loaders.dispatch import SUPPORTED_SUFFIXES
 from ingest.loaders.sniff import check_type
 from kb.errors import IngestError, KBError
 from kb.records import DocumentMeta
 
-ALLOWED_SUFFIXES = (".pdf", ".docx", ".html", ".htm", ".md", ".txt", ".eml")
+ALLOWED_SUFFIXES = tuple(sorted(SUPPORTED_SUFFIXES))  # one list of file types: the loaders'
 
 
 class UploadRejected(KBError):

@@ -26,6 +26,7 @@ from kb.retrieval import HybridRetriever, Mode, RetrievalConfig
 from kb.settings import Settings
 from kb.store import PointFilter, VectorStore, open_store
 from kb.verify import ClaimChecker, open_checker
+from kb.vocabulary import add_vocabulary
 
 __all__ = ["REFUSAL", "KnowledgeBase"]
 
@@ -40,6 +41,8 @@ class KnowledgeBase:
     ) -> None:
         self.settings = settings
         self.settings.kb_dir.mkdir(parents=True, exist_ok=True)
+        if settings.extra.get("vocabulary"):
+            add_vocabulary(settings.extra["vocabulary"])  # curators' synonyms and entities (kb.toml)
         self.catalog = catalog or Catalog(settings.catalog_path)
         self._embedder = embedder
         self._store = store

@@ -75,6 +75,15 @@ SETTINGS: tuple[Setting, ...] = (
         "Evidence score below which ask refuses. Calibrated on evals/datasets/golden.jsonl: 0.52 "
         "refuses 11/18 unanswerable and 5/95 answerable questions (`kb eval` reports the calibration).",
     ),
+    Setting(
+        "checker",
+        "rules",
+        "KB_CHECKER",
+        "Claim checker behind answers, bulletins and evals: rules (quantities, polarity, entities, coverage, "
+        "similarity; calibrated in kb/verify/calibration.json) or model (the rules find the evidence span, "
+        "the KB_LLM endpoint decides the verdict).",
+        ("rules", "model"),
+    ),
     Setting("app_host", "127.0.0.1", "KB_APP_HOST", "Address the app listens on."),
     Setting("app_port", 8501, "KB_APP_PORT", "Port the app listens on."),
     Setting("app_base_url", "", "KB_APP_BASE_URL", "Public base URL used in citation links."),
@@ -116,6 +125,7 @@ class Settings:
     app_port: int
     app_base_url: str
     upload_max_mb: int = 20
+    checker: str = "rules"
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property

@@ -11,7 +11,7 @@ from kb.cli.common import err, fail_cleanly, print_json
 
 
 def eval_command(
-    suite: Annotated[str, typer.Option("--suite", help="golden, medquad, covidqa or all.")] = "golden",
+    suite: Annotated[str, typer.Option("--suite", help="golden, medquad, covidqa, checker or all.")] = "golden",
     mode: Annotated[str, typer.Option("--mode", help="Answer mode: extractive or generative.")] = "extractive",
     compare: Annotated[str | None, typer.Option("--compare", help="An earlier run id (or folder) to diff against.")] = None,
     limit: Annotated[int | None, typer.Option("--limit", help="Questions per suite; 0 = all (MedQuAD default: 400 sampled of 2,231 dev).")] = None,
@@ -31,7 +31,7 @@ def eval_command(
 
     suites = list(runner.SUITES) if suite == "all" else [suite]
     if any(s not in runner.SUITES for s in suites):
-        err(f"unknown suite {suite!r}; choose golden, medquad, covidqa or all")
+        err(f"unknown suite {suite!r}; choose golden, medquad, covidqa, checker or all")
         raise typer.Exit(2)
     if mode not in ("extractive", "generative"):
         err(f"unknown mode {mode!r}; choose extractive or generative")

@@ -1,7 +1,7 @@
 """Named things a claim must match: infections and vaccines, tests, drugs and roles.
 
->>> entities("The line manager must refer staff with hep B to the OH physician.")
-{'role': {'line_manager', 'worker', 'oh_physician'}, 'infection': {'hepatitis_b'}}
+>>> sorted(entities("The line manager must refer staff with hep B to the OH physician.")["role"])
+['line_manager', 'oh_physician', 'worker']
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ when one uses a word and the other its opposite ("before" against "after", "live
 "inactivated").
 
 >>> sorted(negated_terms("PEP is no longer recommended when the source is undetectable."))
-['recommend', 'source', 'undetectable']
+['recommend']
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Units are normalised so that "72 hours" and "3 days" agree and "30 days" and "72 hours" do not.
 
 >>> [q.describe() for q in extract_quantities("Start PEP within 72 hours; give 2 doses of 400 mg twice a day.")]
-['72 hours', '2 doses', '400 mg', 'twice a day']
+['within 72 hours', '2 doses', '400 mg', 'twice a day']
 >>> agree(extract_quantities("3 days")[0], extract_quantities("72 hours")[0])
 True
 """

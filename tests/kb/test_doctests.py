@@ -1,0 +1,15 @@
+"""The runnable examples in module docstrings stay true."""
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = ["kb.tables", "kb.terms", "kb.vocabulary", "kb.verify.quantities", "kb.verify.polarity",
+           "kb.verify.entities", "kb.verify.untrusted", "kb.sentences", "ingest.loaders.tables"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    result = doctest.testmod(importlib.import_module(name))
+    assert result.failed == 0 and result.attempted > 0, result

@@ -73,47 +73,48 @@ def figures(cases: list[CheckerCase], assessed, t: Thresholds, split: str | None
     return out
 
 
+def _rates(cases: list[CheckerCase], assessed, idx: list[int], t: Thresholds) -> dict[str, float]:
+    n = {"true": 0, "pert": 0, "off": 0}
+    got = {"true_sup": 0, "true_con": 0, "pert_sup": 0, "pert_con": 0, "off_sup": 0}
+    for i in idx:
+        ass, k = assessed[i]
+        v = decide(ass, k, t).verdict
+        kind = cases[i].kind
+        if kind == "true":
+            n["true"] += 1
+            got["true_sup"] += v == "supported"
+            got["true_con"] += v == "contradicted"
+        elif kind == "offtopic":
+            n["off"] += 1
+            got["off_sup"] += v == "supported"
+        else:
+            n["pert"] += 1
+            got["pert_sup"] += v == "supported"
+            got["pert_con"] += v == "contradicted"
+    return {k: v / max(n[k.split("_")[0]], 1) for k, v in got.items()}
+
+
 def fit(cases: list[CheckerCase], assessed) -> Thresholds:
-    fit_idx = [i for i, c in enumerate(cases) if c.split == "fit"]
-    best, best_key = Thresholds(), None
+    """Penalised grid search on the "fit" half: a supported perturbation or off-topic claim costs
+    twice what a true claim left unsupported costs (a wrong "supported" misleads a clinician)."""
+    idx = [i for i, c in enumerate(cases) if c.split == "fit"]
+    best, best_j = Thresholds(), None
     grid = itertools.product(
         [x / 100 for x in range(45, 81, 3)], [x / 100 for x in range(30, 71, 5)], [x / 100 for x in range(40, 91, 5)]
     )
     for align, sim, cov in grid:
         t = replace(Thresholds(), support_align=align, support_sim=sim, support_coverage=cov)
-        true_ok = pert_bad = off_bad = n_true = n_pert = n_off = 0
-        for i in fit_idx:
-            ass, n = assessed[i]
-            v = decide(ass, n, t).verdict
-            kind = cases[i].kind
-            if kind == "true":
-                n_true += 1
-                true_ok += v == "supported"
-            elif kind == "offtopic":
-                n_off += 1
-                off_bad += v == "supported"
-            else:
-                n_pert += 1
-                pert_bad += v == "supported"
-        if n_pert and pert_bad / n_pert > 0.03 or n_off and off_bad / n_off > 0.05:
-            continue
-        key = (true_ok / max(n_true, 1), -pert_bad)
-        if best_key is None or key > best_key:
-            best, best_key = t, key
-    best_c, best_ckey = best, None
-    for c_align in [x / 100 for x in range(35, 76, 5)]:
-        t = replace(best, conflict_align=c_align)
-        caught = wrong = 0
-        for i in fit_idx:
-            ass, n = assessed[i]
-            v = decide(ass, n, t).verdict
-            if cases[i].kind in PERTURBATIONS:
-                caught += v == "contradicted"
-            elif cases[i].kind == "true":
-                wrong += v == "contradicted"
-        key = caught - 3 * wrong
-        if best_ckey is None or key > best_ckey:
-            best_c, best_ckey = t, key
+        r = _rates(cases, assessed, idx, t)
+        j = r["true_sup"] - 2 * r["pert_sup"] - 2 * r["off_sup"]
+        if best_j is None or j > best_j:
+            best, best_j = t, j
+    best_c, best_cj = best, None
+    for c_align, margin in itertools.product([x / 100 for x in range(35, 76, 5)], [0.0, 0.02, 0.05, 0.1, 0.2, 1.0]):
+        t = replace(best, conflict_align=c_align, conflict_margin=margin)
+        r = _rates(cases, assessed, idx, t)
+        j = r["true_sup"] - 2 * r["pert_sup"] - 2 * r["off_sup"] + 0.5 * r["pert_con"] - 2 * r["true_con"]
+        if best_cj is None or j > best_cj:
+            best_c, best_cj = t, j
     return best_c
 
 
@@ -121,18 +122,29 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--per-kind", type=int, default=60)
     ap.add_argument("--write", action="store_true", help="store the fitted thresholds in kb/verify/calibration.json")
+    ap.add_argument("--cache", help="pickle of the assessments: reused if present (re-fit without re-checking)")
     args = ap.parse_args()
+    import pickle
+    from pathlib import Path
+
     from evals.golden import golden_kb
 
-    kb = golden_kb()
-    try:
-        chunks = [c for d in kb.documents(statuses=["current"]) if d.doc_type.value != "bulletin" for c in kb.chunks(d.doc_id)]
-        cases = build_cases(chunks, per_kind=args.per_kind)
-        checker = RuleChecker(kb.embedder, Thresholds())
-        assessed = assess_all(kb, cases, checker, progress=lambda i, n: print(f"{i}/{n}", flush=True) if i % 50 == 0 else None)
-        print()
-    finally:
-        kb.close()
+    cache = Path(args.cache) if args.cache else None
+    if cache and cache.is_file():
+        cases, assessed = pickle.loads(cache.read_bytes())
+    else:
+        kb = golden_kb()
+        try:
+            chunks = [c for d in kb.documents(statuses=["current"]) if d.doc_type.value != "bulletin"
+                      for c in kb.chunks(d.doc_id)]
+            cases = build_cases(chunks, per_kind=args.per_kind)
+            checker = RuleChecker(kb.embedder, Thresholds())
+            assessed = assess_all(kb, cases, checker,
+                                  progress=lambda i, n: print(f"{i}/{n}", flush=True) if i % 50 == 0 else None)
+        finally:
+            kb.close()
+        if cache:
+            cache.write_bytes(pickle.dumps((cases, assessed)))
     before = Thresholds()
     fitted = fit(cases, assessed)
     report = {

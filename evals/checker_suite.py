@@ -88,10 +88,14 @@ def claim_sentences(chunk: Chunk) -> list[str]:
     return out
 
 
+_SECTION_NUMBER = re.compile(r"^\d+(?:\.\d+)*\s")
+
+
 def _perturb_number(s: str, rng: random.Random) -> str | None:
     qs = [q for q in extract_quantities(s) if q.category != "number" and q.raw]
     if not qs:
-        qs = [q for q in extract_quantities(s) if q.category == "number" and not 1900 <= q.low <= 2100]
+        qs = [q for q in extract_quantities(s) if q.category == "number" and not 1900 <= q.low <= 2100
+              and not (_SECTION_NUMBER.match(s) and q.start == 0)]
     if not qs:
         return None
     q = rng.choice(qs)
@@ -148,8 +152,13 @@ def _perturb_negation(s: str) -> str | None:
 def _perturb_entity(s: str) -> str | None:
     for old, new in _ENTITY_SWAPS:
         m = re.search(r"(?<![\w-])" + re.escape(old) + r"(?![\w-])", s)
-        if m and new.lower() not in s.lower():
-            return s[: m.start()] + new + s[m.end():]
+        if not m or new.lower() in s.lower():
+            continue
+        after = s[m.end():].lstrip()[:1]
+        before = s[: m.start()].rstrip().split(" ")[-1:] or [""]
+        if after.isupper() or (before[0][:1].isupper() and m.start() > 0):
+            continue  # part of a name ("UKAP Occupational Health Monitoring Register"): not a swap
+        return s[: m.start()] + new + s[m.end():]
     return None
 
 
@@ -198,7 +207,7 @@ def build_cases(chunks: list[Chunk], per_kind: int = 60, seed: int = 7) -> list[
 
     def add(kind: str, claim: str, c: Chunk, source: str) -> None:
         n = counts.get(kind, 0)
-        if n >= per_kind or claim == source and kind != "true":
+        if n >= per_kind or (claim == source and kind not in ("true", "offtopic")):
             return
         counts[kind] = n + 1
         folder = c.source_path.split("/")[-2] if "/" in c.source_path else ""

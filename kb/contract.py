@@ -64,4 +64,11 @@ def answer_json(answer: Answer, id_=None) -> dict:
             for h in answer.hits
         ],
         "timings_ms": answer.timings_ms,
+        "mode": answer.mode,
+        "sentences": [
+            {"text": x.text, "citations": x.citations, "verdict": x.verdict, "verified": x.verified,
+             "support": round(x.support, 4), "reason": x.reason, "shown": x.shown}
+            for x in answer.sentences
+        ],
+        "answerability": answer.answerability,
     }

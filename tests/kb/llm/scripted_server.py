@@ -43,6 +43,22 @@ SCENARIOS: dict[str, str | None] = {
 SLOW_REPLY = "Start HIV PEP within 24 hours [1]."
 
 
+def scripted_hits():
+    """The two sources the scenarios are written against, as retrieval hits."""
+    import datetime as dt
+
+    from kb.records import Chunk, DocType, Hit
+
+    return [
+        Hit(chunk=Chunk(chunk_id=f"c{n}", doc_id=f"doc{n}", version="v", ordinal=0, text=text,
+                        heading_path="4 Post-exposure > 4.1 HIV PEP", page_start=3, page_end=3, char_start=0,
+                        char_end=len(text), token_count=20, title=f"Doc {n}", doc_type=DocType.protocol,
+                        published=dt.date(2024, 1, 1), source_path=f"/x/doc{n}.pdf"),
+            score=1.0)
+        for n, text in enumerate(HITS_TEXT, start=1)
+    ]
+
+
 class ScriptedLLMServer:
     def __init__(self, script: list[str] | None = None, default: str = "correct", slow_s: float = 2.0,
                  piece_chars: int = 6, host: str = "127.0.0.1", port: int = 0) -> None:

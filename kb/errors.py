@@ -30,23 +30,35 @@ class ConfigError(KBError):
 
 
 class LLMError(KBError):
-    """The generative model failed. The ask pipeline answers extractively instead and says why."""
+    """The generative model failed. The ask pipeline answers extractively instead and says why.
+
+    `notice` is the one line a member sees above that extractive answer."""
+
+    notice = "The generative model failed, so this is the extractive answer."
 
 
 class LLMTimeout(LLMError):
     """The model did not answer within llm_timeout_s."""
 
+    notice = "The generative model did not answer in time, so this is the extractive answer."
+
 
 class LLMUnavailable(LLMError):
     """The model server cannot be reached: connection refused, closed, or it could not be started."""
+
+    notice = "The generative model is not available right now, so this is the extractive answer."
 
 
 class LLMServerError(LLMError):
     """The model server answered with an HTTP 5xx."""
 
+    notice = "The generative model reported an error, so this is the extractive answer."
+
 
 class LLMBadReply(LLMError):
     """The reply cannot be used. `reason` is "malformed", "empty" or "refusal"."""
+
+    notice = "The generative model's reply could not be used, so this is the extractive answer."
 
     def __init__(self, message: str, reason: str = "malformed") -> None:
         self.reason = reason

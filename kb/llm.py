@@ -279,8 +279,8 @@ class OpenAICompatibleLLM(LLM):
 class OllamaLLM(LLM):
     """POST {base_url}/api/chat; streams as newline-delimited JSON ending with `"done": true`."""
 
-    def __init__(self, base_url: str, model: str, api_key: str = "", timeout: float = 60.0,
-                 retries: int = 2, max_tokens: int = 512) -> None:
+    def __init__(self, base_url: str, model: str, timeout: float = 60.0, retries: int = 2,
+                 max_tokens: int = 512, *, api_key: str = "") -> None:
         if not model:
             raise ConfigError("KB_LLM=ollama needs KB_LLM_MODEL (and KB_LLM_BASE_URL if not http://localhost:11434).")
         super().__init__(base_url or "http://localhost:11434", model, api_key, timeout, retries, max_tokens)
@@ -325,7 +325,7 @@ def open_llm(settings) -> LLM | None:
     if settings.llm == "openai":
         return OpenAICompatibleLLM(settings.llm_base_url, settings.llm_model, settings.llm_api_key, **common)
     if settings.llm == "ollama":
-        return OllamaLLM(settings.llm_base_url, settings.llm_model, settings.llm_api_key, **common)
+        return OllamaLLM(settings.llm_base_url, settings.llm_model, api_key=settings.llm_api_key, **common)
     if settings.llm == "local":
         from kb.llm_server import LocalLLM
 

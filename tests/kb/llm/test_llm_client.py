@@ -36,7 +36,7 @@ def client(kind: str, srv: ScriptedLLMServer, **kw):
     kw.setdefault("timeout", 5.0)
     kw.setdefault("retries", 0)
     llm = (OpenAICompatibleLLM(srv.openai_url, "test-model", KEY, **kw) if kind == "openai"
-           else OllamaLLM(srv.url, "test-model", KEY, **kw))
+           else OllamaLLM(srv.url, "test-model", api_key=KEY, **kw))
     llm.backoff_s = 0.01
     return llm
 
@@ -150,7 +150,7 @@ def test_stream_cut_after_first_token_is_not_retried(server, kind):
 def test_server_down_is_unavailable_and_retried(kind, mode, caplog):
     port = free_port()
     llm = (OpenAICompatibleLLM(f"http://127.0.0.1:{port}/v1", "m", KEY, timeout=2, retries=2) if kind == "openai"
-           else OllamaLLM(f"http://127.0.0.1:{port}", "m", KEY, timeout=2, retries=2))
+           else OllamaLLM(f"http://127.0.0.1:{port}", "m", api_key=KEY, timeout=2, retries=2))
     llm.backoff_s = 0.01
     with caplog.at_level(logging.WARNING, logger="kb.llm"), pytest.raises(LLMUnavailable, match="cannot be reached"):
         call(llm, mode)
@@ -218,6 +218,12 @@ def test_settings_and_cli_never_show_the_key(monkeypatch, tmp_path):
         out = CliRunner().invoke(app, args)
         assert out.exit_code == 0, out.output
         assert KEY not in out.output and "llm_api_key" in out.output
+
+
+def test_every_llm_error_has_a_member_notice():
+    for cls in (LLMError, LLMTimeout, LLMUnavailable, LLMServerError, LLMBadReply):
+        assert cls.notice.endswith("so this is the extractive answer.")
+    assert len({c.notice for c in (LLMTimeout, LLMUnavailable, LLMServerError, LLMBadReply)}) == 4
 
 
 def test_open_llm_passes_timeouts_and_retries(monkeypatch, tmp_path):

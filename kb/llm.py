@@ -23,7 +23,7 @@ import re
 import ssl
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from functools import cache
 from typing import TypeVar
@@ -110,10 +110,13 @@ class LLM(ABC):
         pieces = self._with_retries(lambda: self._open_stream(messages, first))
         yield from first
         text = "".join(first)
-        with self._errors():
-            for piece in pieces:
-                text += piece
-                yield piece
+        try:
+            with self._errors():
+                for piece in pieces:
+                    text += piece
+                    yield piece
+        finally:
+            pieces.close()  # also when the caller stops reading early: the connection is released
         check_reply(text, self.base_url)
 
     # ------------------------------------------------------------------ plumbing
@@ -151,7 +154,7 @@ class LLM(ABC):
                 ) from None
         return check_reply(text or "", self.base_url)
 
-    def _open_stream(self, messages: list[dict], first: list[str]) -> Iterator[str]:
+    def _open_stream(self, messages: list[dict], first: list[str]) -> Generator[str, None, None]:
         """Open the stream and read up to its first piece (so that failures before it can be retried)."""
         first.clear()
         with self._errors():
@@ -172,7 +175,7 @@ class LLM(ABC):
         return self._closing(pieces, resp)
 
     @staticmethod
-    def _closing(pieces: Iterator[str], resp: httpx.Response) -> Iterator[str]:
+    def _closing(pieces: Iterator[str], resp: httpx.Response) -> Generator[str, None, None]:
         try:
             yield from pieces
         finally:
@@ -194,7 +197,9 @@ class LLM(ABC):
         """Turn transport failures into typed LLM errors whose text never holds the key."""
         try:
             yield
-        except LLMError:
+        except LLMError as exc:
+            if self._api_key and self._api_key in str(exc):  # a server echoed it into a message
+                exc.args = (self._redact(str(exc)),)
             raise
         except httpx.TimeoutException:
             raise LLMTimeout(f"The LLM at {self.base_url} did not answer within {self.timeout:g} s "

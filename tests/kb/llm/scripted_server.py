@@ -160,8 +160,9 @@ class ScriptedLLMServer:
         if scenario == "malformed":
             if stream:
                 self._stream_headers(handler)
-                bad = b'{"message": {"content": "Sta' if self._is_ollama(handler) else b'data: {"choices": [{"delta":'
-                self._chunk(handler, bad + b"\n\n")
+                auth = handler.headers.get("Authorization", "")  # echoed, as a broken proxy might
+                bad = ('{"message": {"content": "' if self._is_ollama(handler) else 'data: {"choices": [{"delta": "')
+                self._chunk(handler, (bad + auth + "\n\n").encode())
                 self._chunk(handler, b"")
             else:
                 handler._send(200, b'{"choices": [{"message": {"content": "Start HIV PEP')

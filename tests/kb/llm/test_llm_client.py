@@ -233,3 +233,20 @@ def test_open_llm_passes_timeouts_and_retries(monkeypatch, tmp_path):
     assert isinstance(llm, OllamaLLM)
     assert (llm.timeout, llm.retries, llm.max_tokens) == (3.5, 4, 99)
     assert open_llm(load_settings(llm="none")) is None
+
+
+@BOTH
+def test_key_echoed_in_a_stream_error_is_redacted(server, kind):
+    srv = server("malformed")  # its broken stream line echoes the Authorization header
+    with pytest.raises(LLMBadReply) as exc:
+        list(client(kind, srv).stream(MESSAGES))
+    assert "Bearer ***" in str(exc.value) and KEY not in str(exc.value)
+
+
+def test_stopping_a_stream_early_releases_the_connection(server):
+    srv = server("correct", "correct")
+    llm = client("openai", srv)
+    gen = llm.stream(MESSAGES)
+    assert next(gen)
+    gen.close()
+    assert llm.chat(MESSAGES) == SCENARIOS["correct"]  # the pool is free for the next request

@@ -283,6 +283,7 @@ class LocalLLM(OpenAICompatibleLLM):
         yield from super().stream(messages)
 
     def close(self) -> None:
+        super().close()
         self.server.stop()
         if self.server in _RUNNING:
             _RUNNING.remove(self.server)

@@ -63,3 +63,42 @@ def serve(
         typer.echo("stopping llama-server", err=True)
     finally:
         server.stop()
+
+
+@llm_app.command("check")
+def check(
+    prompt: Annotated[str, typer.Option("--prompt", help="What to send.")] = "Reply with the single word OK.",
+    json_out: JsonOption = False,
+    kb_dir: KbDirOption = None,
+) -> None:
+    """Send one short prompt to the configured LLM (KB_LLM) and report the reply, its time or the error.
+
+    Exit 0: the LLM answered; 1: it failed (timeout, 5xx, down, bad reply); 2: no LLM configured."""
+    import time
+
+    from kb.errors import ConfigError, LLMError
+    from kb.llm import open_llm
+
+    with fail_cleanly():
+        settings = settings_for(kb_dir)
+        llm = open_llm(settings)
+        if llm is None:
+            raise ConfigError("No LLM configured: set KB_LLM=openai, ollama or local (see `kb settings`).")
+    out = {"llm": settings.llm, "model": llm.model, "base_url": llm.base_url, "ok": False}
+    t0 = time.perf_counter()
+    try:
+        reply = llm.chat([{"role": "user", "content": prompt}])
+        out.update(ok=True, reply=reply, base_url=llm.base_url, model=llm.model)
+    except LLMError as exc:
+        out.update(error=str(exc), error_type=type(exc).__name__)
+    finally:
+        out["seconds"] = round(time.perf_counter() - t0, 3)
+        llm.close()
+    if json_out:
+        print_json(out)
+    elif out["ok"]:
+        typer.echo(f"{out['llm']} {out['model']} at {out['base_url']} answered in {out['seconds']} s: {out['reply']!r}")
+    else:
+        typer.secho(f"error: {out['error_type']}: {out['error']}", err=True, fg=typer.colors.RED)
+    if not out["ok"]:
+        raise typer.Exit(1)

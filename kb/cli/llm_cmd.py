@@ -20,6 +20,7 @@ def serve(
     port: Annotated[int, typer.Option("--port", help="Port (default: a free one).")] = 0,
     model: Annotated[Path | None, typer.Option("--model", help="GGUF file (default: setting llm_model_path).")] = None,
     ctx_size: Annotated[int, typer.Option("--ctx-size", help="Context window in tokens.")] = 4096,
+    threads: Annotated[int, typer.Option("--threads", help="CPU threads (default: half the cores).")] = 0,
     json_out: JsonOption = False,
     kb_dir: KbDirOption = None,
 ) -> None:
@@ -36,6 +37,7 @@ def serve(
             host=host,
             port=port,
             ctx_size=ctx_size,
+            threads=threads or None,
             log_path=Path(settings.kb_dir) / "logs" / "llama-server.log",
         )
         server.start()

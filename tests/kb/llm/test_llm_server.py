@@ -81,20 +81,20 @@ def test_port_in_use_is_a_clear_error(fake_bin, model):
         s.listen()
         port = s.getsockname()[1]
         with pytest.raises(LocalServerError, match=f"Port {port} on 127.0.0.1 is in use"):
-            LocalLLMServer(model_path=model, binary=fake_bin, port=port).start()
+            LocalLLMServer(model_path=model, binary=fake_bin, port=port, log_path=model.with_suffix(".log")).start()
 
 
 def test_server_that_dies_while_starting_shows_its_log_tail(fake_bin, model, monkeypatch):
     monkeypatch.setenv("FAKE_LLAMA_MODE", "die")
     with pytest.raises(LocalServerError, match="exited with code 1 while starting") as exc:
-        LocalLLMServer(model_path=model, binary=fake_bin).start()
+        LocalLLMServer(model_path=model, binary=fake_bin, log_path=model.with_suffix(".log")).start()
     assert "failed to load model" in str(exc.value) and "failed to read magic" in str(exc.value)
     assert isinstance(exc.value, LLMUnavailable)  # the ask pipeline falls back to extractive on it
 
 
 def test_server_that_never_gets_healthy_is_stopped(fake_bin, model, monkeypatch):
     monkeypatch.setenv("FAKE_LLAMA_MODE", "hang")
-    srv = LocalLLMServer(model_path=model, binary=fake_bin, startup_timeout_s=1.0)
+    srv = LocalLLMServer(model_path=model, binary=fake_bin, startup_timeout_s=1.0, log_path=model.with_suffix(".log"))
     with pytest.raises(LocalServerError, match="did not become healthy within 1 s"):
         srv.start()
     assert not srv.running
@@ -114,6 +114,25 @@ def test_kb_llm_local_starts_on_first_use_and_stops(fake_bin, model, tmp_path, m
     finally:
         llm.close()
     assert not alive(pid)
+
+
+def test_server_dies_with_a_killed_parent(fake_bin, model, tmp_path):
+    """A `kb` process killed with SIGKILL (no atexit) leaves no llama-server behind."""
+    code = ("import threading, time\nfrom pathlib import Path\nfrom kb.llm_server import LocalLLMServer\n"
+            f"s = LocalLLMServer(model_path={str(model)!r}, binary={str(fake_bin)!r}, log_path=Path({str(tmp_path / 'p.log')!r}))\n"
+            "t = threading.Thread(target=s.start)\nt.start()\nt.join()\n"  # started from a thread that has ended
+            "print(s._proc.pid, flush=True)\ntime.sleep(1)\nprint(s.running, flush=True)\ntime.sleep(60)")
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                              env=dict(os.environ, PYTHONPATH=os.environ.get("PYTHONPATH", str(REPO))))
+    child = int(parent.stdout.readline())
+    assert parent.stdout.readline().strip() == "True"  # outlived the thread that started it
+    assert alive(child)
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while alive(child) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive(child)
 
 
 def test_kb_llm_local_with_a_missing_model_fails_as_an_llm_error(fake_bin, tmp_path, monkeypatch):

@@ -174,11 +174,16 @@ class LocalLLMServer:
         binary, model = self._resolve_binary(), self._resolve_model()
         self.model_path = model
         self.alias = PACKAGED_MODEL_NAME if model.name == PACKAGED_MODEL else model.stem
-        return [
+        cmd = [
             str(binary), "--model", str(model), "--host", self.host, "--port", str(self.port),
             "--ctx-size", str(self.ctx_size), "--threads", str(self.threads), "--parallel", "1",
             "--alias", self.alias,
         ]
+        if model.name == PACKAGED_MODEL:
+            # The packaged GGUF is the pre-trained google/gemma-3-270m, which carries no chat
+            # template: without this llama-server falls back to ChatML, which Gemma never saw.
+            cmd += ["--chat-template", "gemma"]
+        return cmd
 
     def start(self) -> LocalLLMServer:
         if self.running:

@@ -181,8 +181,9 @@ class LocalLLMServer:
         ]
         if model.name == PACKAGED_MODEL:
             # The packaged GGUF is the pre-trained google/gemma-3-270m, which carries no chat
-            # template: without this llama-server falls back to ChatML, which Gemma never saw.
-            cmd += ["--chat-template", "gemma"]
+            # template: without this llama-server falls back to ChatML, which Gemma never saw. The
+            # named built-in template needs --no-jinja (with jinja, "gemma" is read as template text).
+            cmd += ["--no-jinja", "--chat-template", "gemma"]
         return cmd
 
     def start(self) -> LocalLLMServer:

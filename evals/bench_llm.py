@@ -19,7 +19,7 @@ import time
 import httpx
 
 from evals.golden import golden_kb, load_cases
-from kb.generate import build_messages
+from kb.ask.generative import build_messages
 from kb.llm_reply import read_reply
 from kb.llm_server import LocalLLMServer
 

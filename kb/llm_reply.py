@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from kb.sentences import split_sentences
 
-NOT_COVERED = "NOT_COVERED"  # the same token as kb.generate.NOT_COVERED (a test keeps them equal)
+NOT_COVERED = "NOT_COVERED"  # the same token as kb.ask.generative.NOT_COVERED (a test keeps them equal)
 
 _NUMS = r"\d+(?:\s*(?:[,;]|[-–])\s*\d+)*"
 _MARKER = re.compile(rf"\[\s*(?:sources?\s*)?({_NUMS})\s*\]", re.IGNORECASE)

@@ -139,9 +139,10 @@ def test_strip_markers_and_cited_numbers():
 
 
 def test_not_covered_token_matches_the_generator():
-    from kb import generate, llm_reply
+    from kb import llm_reply
+    from kb.ask import generative
 
-    assert llm_reply.NOT_COVERED == generate.NOT_COVERED
+    assert llm_reply.NOT_COVERED == generative.NOT_COVERED
 
 
 # ---------------------------------------------------------------------- properties

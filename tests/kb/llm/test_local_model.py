@@ -14,7 +14,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from kb.generate import build_messages
+from kb.ask.generative import build_messages
 from kb.llm import open_llm
 from kb.llm_reply import read_reply
 from kb.llm_server import LocalLLM, LocalLLMServer, packaged_model_path

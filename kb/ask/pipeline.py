@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,14 +15,17 @@ from dataclasses import dataclass, field
 from kb.ask import currency
 from kb.ask.answerability import AnswerabilityStage, Decision
 from kb.ask.compose import Draft, LinkFor, compose_extractive
-from kb.ask.generative import generate, is_not_covered, parse_reply
+from kb.ask.generative import generate
 from kb.ask.retrieve import Retrieval, RetrieveStage
 from kb.ask.select import Evidence, select_evidence
 from kb.ask.verify import verify_generated
 from kb.embedder import Embedder
-from kb.errors import KBError
+from kb.errors import KBError, LLMError
+from kb.llm_reply import read_reply
 from kb.records import Answer, Document, Hit, SearchFilters
 from kb.verify import ClaimChecker
+
+log = logging.getLogger("kb.ask")
 
 REFUSAL = (
     "The library does not cover this question well enough to answer it. "
@@ -86,15 +90,16 @@ class AskPipeline:
         usable = [h for i, h in enumerate(found.hits) if i not in evidence.untrusted]
         try:
             llm = self.llm()
-            reply = generate(question, usable, llm, on_token)
+            reply = read_reply(generate(question, usable, llm, on_token), len(usable))
+        except LLMError as exc:
+            log.warning("generative answer failed, extractive fallback: %s", exc)
+            return _fallback(extractive, exc.notice)
         except (KBError, OSError) as exc:
-            return _fallback(extractive, f"The language model failed ({exc}); this is the extractive answer.")
-        if is_not_covered(reply):
-            return _fallback(extractive, "The language model declined to answer; this is the extractive answer.")
-        sentences = parse_reply(reply)
-        if not sentences:
-            return _fallback(extractive, "The language model's reply had no sentences; this is the extractive answer.")
-        return verify_generated(sentences, usable, self.checker, self.link_for, self.unverified,
+            log.warning("generative answer failed, extractive fallback: %s", exc)
+            return _fallback(extractive, "The generative model failed, so this is the extractive answer.")
+        if reply.not_covered or not reply.sentences:
+            return _fallback(extractive, "The generative model declined to answer, so this is the extractive answer.")
+        return verify_generated(reply.sentences, usable, self.checker, self.link_for, self.unverified,
                                 getattr(llm, "name", "llm"))
 
     def currency(self, found: Retrieval, evidence: Evidence, draft: Draft) -> list[str]:

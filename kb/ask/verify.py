@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from kb.ask.compose import Draft
-from kb.ask.generative import GeneratedSentence
+from kb.llm_reply import GeneratedSentence
 from kb.records import Chunk, Citation, Hit, SentenceCheck
 from kb.verify import ClaimChecker, Passage
 

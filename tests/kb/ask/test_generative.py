@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from kb.ask.generative import build_messages, parse_reply
-from kb.errors import KBError
+from kb.ask.generative import build_messages
+from kb.errors import KBError, LLMTimeout
+from kb.llm_reply import read_reply
 
 
 class ScriptedLLM:
@@ -51,7 +52,7 @@ def _source_of(pipeline, marker_text):
 
 
 def test_markers_before_or_after_the_full_stop_attach_to_their_sentence():
-    got = parse_reply("Start within 72 hours [1]. Wash the wound. [2] Call OH [1][3]. Also [1, 2].")
+    got = read_reply("Start within 72 hours [1]. Wash the wound. [2] Call OH [1][3]. Also [1, 2].", 3).sentences
     assert [(g.text, g.citations) for g in got] == [
         ("Start within 72 hours.", [1]), ("Wash the wound.", [2]), ("Call OH.", [1, 3]), ("Also.", [1, 2])]
 
@@ -110,13 +111,15 @@ def test_an_injected_instruction_in_a_document_changes_nothing(generative):
     assert all(c.doc_id != "poisoned" for c in a.citations)
 
 
-@pytest.mark.parametrize("failure", [KBError("The LLM at x failed: 500"), OSError("connection refused")])
-def test_a_failing_model_falls_back_to_the_extractive_answer_with_a_notice(generative, failure):
+@pytest.mark.parametrize("failure,notice", [(LLMTimeout("timed out after 60 s"), "did not answer in time"),
+                                            (KBError("The LLM at x failed: 500"), "failed"),
+                                            (OSError("connection refused"), "failed")])
+def test_a_failing_model_falls_back_to_the_extractive_answer_with_a_notice(generative, failure, notice):
     llm, pipeline = generative
     llm.enqueue(failure)
     a = pipeline.run(Q, answer_mode="generative")
     assert a.answerable and a.mode == "extractive"
-    assert any("language model failed" in w for w in a.warnings)
+    assert any(notice in w and "extractive answer" in w for w in a.warnings)
 
 
 def test_a_declined_or_empty_reply_falls_back_too(generative):

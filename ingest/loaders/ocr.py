@@ -1,0 +1,84 @@
+"""OCR for PDF pages that have no text layer: render with pypdfium2, read with tesseract.
+
+Debian's `tesseract-ocr` (with its English data) is installed by README command 2 and
+`.ci/run`; it is called as a subprocess (`tesseract stdin stdout`), one page at a time, with a
+time limit per page. Blocks made from OCR text carry `ocr=True`, and so do the chunks and
+citations built from them, so a reader can tell the text was machine-read from an image.
+
+Paragraphs are tesseract's blank-line-separated groups, with their lines joined by spaces.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from kb.records import Block
+
+RENDER_DPI = 300
+PAGE_TIMEOUT_S = 60
+MAX_OCR_PAGES = 50  # a scanned binder longer than this needs a proper OCR pass first
+_WORD_RE = re.compile(r"[A-Za-z]{2,}")
+
+
+def tesseract_path() -> str | None:
+    return shutil.which("tesseract")
+
+
+def render_page_png(pdf: Path, page_number: int, dpi: int = RENDER_DPI) -> bytes:
+    """PNG bytes of 1-based `page_number` of `pdf`, rendered in greyscale."""
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(str(pdf), password="")
+    try:
+        page = document[page_number - 1]
+        image = page.render(scale=dpi / 72, grayscale=True).to_pil()
+        page.close()
+    finally:
+        document.close()
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def ocr_image(png: bytes, timeout_s: float = PAGE_TIMEOUT_S) -> str:
+    """The text tesseract reads in one image (English, automatic page segmentation)."""
+    exe = tesseract_path()
+    if exe is None:
+        raise FileNotFoundError("tesseract is not installed (Debian package tesseract-ocr)")
+    env = {**os.environ, "OMP_THREAD_LIMIT": "1"}  # one core per page: the machine is shared
+    done = subprocess.run(
+        [exe, "stdin", "stdout", "-l", "eng", "--psm", "3"],
+        input=png,
+        capture_output=True,
+        timeout=timeout_s,
+        env=env,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"tesseract failed: {done.stderr.decode(errors='replace').strip()[:200]}")
+    return done.stdout.decode("utf-8", errors="replace")
+
+
+def text_to_blocks(text: str, page: int) -> list[Block]:
+    """OCR output as text blocks: one per paragraph, lines joined, noise-only lines dropped."""
+    blocks = []
+    for para in re.split(r"\n\s*\n", text):
+        lines = [ln.strip() for ln in para.splitlines() if _WORD_RE.search(ln)]
+        if lines:
+            blocks.append(Block(kind="text", text=" ".join(" ".join(lines).split()), page=page, ocr=True))
+    return blocks
+
+
+def ocr_pdf_pages(pdf: Path, pages: list[int]) -> dict[int, list[Block]]:
+    """OCR blocks for each 1-based page number in `pages` (pages where OCR read nothing are absent)."""
+    out: dict[int, list[Block]] = {}
+    for number in pages:
+        blocks = text_to_blocks(ocr_image(render_page_png(pdf, number)), number)
+        if blocks:
+            out[number] = blocks
+    return out

@@ -2,7 +2,7 @@
 
 libxml2 (under lxml, under `unstructured`) stops descending past 256 nested elements, so a
 page with 100,000 nested `div`s lost its text and was reported as "empty file". This reader
-uses the standard library's streaming `HTMLParser`: linear time, no tree, no recursion.
+scans tags with a regular expression: linear time, no tree, no recursion.
 
 - Text inside `script`, `style`, `template`, `noscript`, `iframe`, `object` and `svg` is
   dropped, as are all attributes (event handlers, remote image URLs): only visible text is kept.
@@ -14,12 +14,12 @@ uses the standard library's streaming `HTMLParser`: linear time, no tree, no rec
 
 from __future__ import annotations
 
-from html.parser import HTMLParser
+import html
+import re
 
 from kb.records import Block
 
 DEEP_NESTING = 200  # libxml2's default depth limit is 256; switch to the flat reader before it
-_HIDDEN = frozenset({"script", "style", "template", "noscript", "iframe", "object", "svg", "head"})
 _VOID = frozenset({
     "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
     "source", "track", "wbr",
@@ -32,75 +32,50 @@ _BREAKS = frozenset({
 _HEADINGS = {f"h{n}": n for n in range(1, 7)}
 
 
-class _DepthGauge(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.depth = 0
-        self.deepest = 0
-
-    def handle_starttag(self, tag: str, attrs: list) -> None:
-        if tag not in _VOID:
-            self.depth += 1
-            self.deepest = max(self.deepest, self.depth)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag not in _VOID:
-            self.depth = max(0, self.depth - 1)
+_TAG_RE = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9:-]*)[^>]*?(/?)>")
+_SKIP_RE = re.compile(r"<!--.*?-->|<[!?][^>]*>|<(script|style)\b.*?</\1\s*>", re.S | re.I)
+_HIDDEN_RE = re.compile(r"<(head|template|noscript|iframe|object|svg)\b.*?</\1\s*>", re.S | re.I)
 
 
 def nesting_depth(markup: str) -> int:
-    """The deepest element nesting in `markup` (unclosed tags count as open)."""
-    gauge = _DepthGauge()
-    gauge.feed(markup)
-    gauge.close()
-    return gauge.deepest
-
-
-class _FlatText(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.blocks: list[Block] = []
-        self.words: list[str] = []
-        self.hidden = 0
-        self.heading = 0
-
-    def _flush(self) -> None:
-        text = " ".join(" ".join(self.words).split())
-        self.words.clear()
-        if not text:
-            return
-        if self.heading:
-            self.blocks.append(Block(kind="heading", text=text, level=self.heading))
+    """The deepest element nesting in `markup` (a linear regex scan; unclosed tags stay open)."""
+    depth = deepest = 0
+    for m in _TAG_RE.finditer(_SKIP_RE.sub("", markup)):
+        closing, tag, self_closing = m.group(1), m.group(2).lower(), m.group(3)
+        if tag in _VOID or self_closing:
+            continue
+        if closing:
+            depth = max(0, depth - 1)
         else:
-            self.blocks.append(Block(kind="text", text=text))
-
-    def handle_starttag(self, tag: str, attrs: list) -> None:
-        if tag in _HIDDEN:
-            self.hidden += 1
-        elif tag in _HEADINGS:
-            self._flush()
-            self.heading = _HEADINGS[tag]
-        elif tag in _BREAKS:
-            self._flush()
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _HIDDEN:
-            self.hidden = max(0, self.hidden - 1)
-        elif tag in _HEADINGS:
-            self._flush()
-            self.heading = 0
-        elif tag in _BREAKS:
-            self._flush()
-
-    def handle_data(self, data: str) -> None:
-        if not self.hidden:
-            self.words.append(data)
+            depth += 1
+            deepest = max(deepest, depth)
+    return deepest
 
 
 def flat_html_blocks(markup: str) -> list[Block]:
     """Visible text of `markup` as heading and text blocks, in document order."""
-    reader = _FlatText()
-    reader.feed(markup)
-    reader.close()
-    reader._flush()
-    return reader.blocks
+    markup = _SKIP_RE.sub(" ", markup)
+    markup = _HIDDEN_RE.sub(" ", markup)
+    blocks: list[Block] = []
+    words: list[str] = []
+    heading = 0
+
+    def flush() -> None:
+        text = " ".join(html.unescape(" ".join(words)).split())
+        words.clear()
+        if text:
+            blocks.append(Block(kind="heading", text=text, level=heading) if heading else Block(kind="text", text=text))
+
+    pos = 0
+    for m in _TAG_RE.finditer(markup):
+        words.append(markup[pos : m.start()])
+        pos = m.end()
+        tag = m.group(2).lower()
+        if tag in _HEADINGS:
+            flush()
+            heading = 0 if m.group(1) else _HEADINGS[tag]
+        elif tag in _BREAKS:
+            flush()
+    words.append(markup[pos:])
+    flush()
+    return blocks

@@ -21,7 +21,8 @@ from kb.records import Block
 
 RENDER_DPI = 300
 PAGE_TIMEOUT_S = 60
-MAX_OCR_PAGES = 50  # a scanned binder longer than this needs a proper OCR pass first
+MAX_OCR_PAGES = 50
+BLANK_STDDEV = 2.0  # grey-level spread below which a rendered page holds no marks  # a scanned binder longer than this needs a proper OCR pass first
 _WORD_RE = re.compile(r"[A-Za-z]{2,}")
 
 
@@ -29,9 +30,11 @@ def tesseract_path() -> str | None:
     return shutil.which("tesseract")
 
 
-def render_page_png(pdf: Path, page_number: int, dpi: int = RENDER_DPI) -> bytes:
-    """PNG bytes of 1-based `page_number` of `pdf`, rendered in greyscale."""
+def render_page_png(pdf: Path, page_number: int, dpi: int = RENDER_DPI) -> bytes | None:
+    """PNG bytes of 1-based `page_number` of `pdf`, rendered in greyscale; None for a blank page
+    (one flat tone: nothing to read, so tesseract is not started)."""
     import pypdfium2 as pdfium
+    from PIL import ImageStat
 
     document = pdfium.PdfDocument(str(pdf), password="")
     try:
@@ -40,6 +43,8 @@ def render_page_png(pdf: Path, page_number: int, dpi: int = RENDER_DPI) -> bytes
         page.close()
     finally:
         document.close()
+    if ImageStat.Stat(image).stddev[0] < BLANK_STDDEV:
+        return None
     buf = io.BytesIO()
     image.save(buf, format="PNG")
     return buf.getvalue()
@@ -78,7 +83,10 @@ def ocr_pdf_pages(pdf: Path, pages: list[int]) -> dict[int, list[Block]]:
     """OCR blocks for each 1-based page number in `pages` (pages where OCR read nothing are absent)."""
     out: dict[int, list[Block]] = {}
     for number in pages:
-        blocks = text_to_blocks(ocr_image(render_page_png(pdf, number)), number)
+        png = render_page_png(pdf, number)
+        if png is None:
+            continue
+        blocks = text_to_blocks(ocr_image(png), number)
         if blocks:
             out[number] = blocks
     return out

@@ -5,8 +5,9 @@
 
 `parse_isolated` sends each file to a long-lived worker (`ingest.parse_worker`, started on
 first use, once per process). The worker has the parsers imported (but not torch or the
-embedding model), and forks once per file; the fork runs under RLIMIT_AS (its start-up size
-plus `parse_memory_mb`) and is killed after `parse_timeout_s`. Every outcome comes back as a
+embedding model). It forks once per PDF or DOCX; the fork runs under RLIMIT_AS (its start-up
+size plus `parse_memory_mb`) and is killed after `parse_timeout_s`. Text formats are parsed
+in the worker itself under the same limits, and a worker that hits one is replaced. Every outcome comes back as a
 `ParsedDocument` or an `IngestError` naming the file:
 
 - "parser ran out of memory (limit N MB)": the fork hit the address-space limit;
@@ -37,8 +38,11 @@ from ingest.loaders.limits import ParseLimits
 from kb.errors import IngestError
 from kb.records import ParsedDocument
 
+# Parsed in a fork of the worker: the formats whose parsers have had bomb and infinite-loop
+# bugs (pypdf CVEs, zip bombs). Other formats are parsed in the worker itself (see parse_worker).
+FORKED_SUFFIXES = frozenset({".pdf", ".docx"})
 STARTUP_TIMEOUT_S = 180  # importing unstructured and spaCy on a busy machine
-_REPLY_GRACE_S = 30  # the worker enforces the time limit; this is the backstop for the worker
+_REPLY_GRACE_S = 5  # the worker enforces the time limit; this is the backstop for the worker
 
 
 class _WorkerGone(Exception):
@@ -131,18 +135,29 @@ class IsolatedParser:
         return _result(path, limits, reply)
 
     def _request(self, path: Path, limits: ParseLimits, out: Path) -> dict[str, Any]:
-        request = {"path": str(path), "out": str(out), "limits": _limits_dict(limits)}
+        request = {
+            "path": str(path),
+            "out": str(out),
+            "limits": _limits_dict(limits),
+            "fork": path.suffix.lower() in FORKED_SUFFIXES,
+        }
         for attempt in (1, 2):
             try:
                 proc = self._proc if self._proc and self._proc.poll() is None else self._start()
                 assert proc.stdin is not None
                 proc.stdin.write((json.dumps(request) + "\n").encode())
                 proc.stdin.flush()
-                return self._read_reply(time.monotonic() + limits.parse_timeout_s + _REPLY_GRACE_S)
-            except (_WorkerGone, BrokenPipeError, TimeoutError) as exc:
+                reply = self._read_reply(time.monotonic() + limits.parse_timeout_s + _REPLY_GRACE_S)
+                if reply.get("exit"):
+                    self.close()  # it exits after an out-of-memory or timed-out parse
+                return reply
+            except TimeoutError:
+                self._kill()  # stuck past the worker's own timer: a hang in C code
+                return {"status": "timeout"}
+            except (_WorkerGone, BrokenPipeError) as exc:
                 self._kill()
-                if attempt == 2 or isinstance(exc, TimeoutError):
-                    return {"status": "crash", "how": f"worker lost: {exc or type(exc).__name__}"}
+                if attempt == 2:
+                    return {"status": "crash", "how": f"worker lost: {exc}"}
         raise AssertionError("unreachable")
 
     def _kill(self) -> None:

@@ -5,18 +5,26 @@ loader needs it), says "ready", then serves one request per line on stdin:
 
     {"path": ..., "out": ..., "limits": {...}}  ->  {"status": "ok"|"error"|"oom"|"timeout"|"crash", ...}
 
-For each request it forks. The fork sets RLIMIT_AS to its own start-up size plus
-`parse_memory_mb`, parses, writes the `ParsedDocument` (or the `IngestError`) as JSON to the
-file `out`, and exits. The worker kills a fork that runs past `parse_timeout_s` and reports
-how each one ended. So a hang or a memory bomb costs one fork, and the worker keeps serving.
+For a PDF or DOCX request (`"fork": true`) it forks. The fork sets RLIMIT_AS to its own
+start-up size plus `parse_memory_mb`, parses, writes the `ParsedDocument` (or the
+`IngestError`) as JSON to the file `out`, and exits. The worker kills a fork that runs past
+`parse_timeout_s` and reports how each one ended. So a hang or a memory bomb costs one fork,
+and the worker keeps serving.
+
+Text, Markdown, HTML and e-mail (`"fork": false`) are parsed in the worker itself under the
+same limits (a soft RLIMIT_AS and an interval timer): a fork costs ~100 ms on a loaded
+machine, more than parsing a small text file. If such a parse runs out of memory or time,
+the worker replies and exits, and the parent starts a fresh one.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
 import resource
+import select
 import signal
 import sys
 import time
@@ -64,32 +72,74 @@ def _write(out: str, payload: dict[str, Any]) -> None:
     os.replace(tmp, out)
 
 
-def _child(request: dict[str, Any]) -> int:
-    """Runs in the fork: limit memory, parse, write the result. Returns the exit code."""
+class _ParseTimeout(BaseException):
+    pass
+
+
+def _parse(request: dict[str, Any]) -> dict[str, Any]:
+    """Parse the requested file; the result or the error as a JSON-ready payload."""
     from ingest.loaders.dispatch import load_document
     from ingest.loaders.limits import ParseLimits
     from kb.errors import IngestError
 
-    limits = ParseLimits(**request["limits"])
-    cap = _vm_size() + limits.parse_memory_mb * MB
-    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
     try:
-        doc = load_document(Path(request["path"]), limits)
-        payload: dict[str, Any] = {"status": "ok", "doc": doc.model_dump(mode="json")}
+        doc = load_document(Path(request["path"]), ParseLimits(**request["limits"]))
+        return {"status": "ok", "doc": doc.model_dump(mode="json")}
     except MemoryError:
-        payload = {"status": "oom"}
+        return {"status": "oom"}
     except IngestError as exc:
         if exc.reason == "parser ran out of memory":
-            payload = {"status": "oom"}
-        else:
-            payload = {"status": "error", "reason": exc.reason, "detail": exc.detail}
+            return {"status": "oom"}
+        return {"status": "error", "reason": exc.reason, "detail": exc.detail}
+    except _ParseTimeout:
+        raise
     except BaseException as exc:  # noqa: BLE001 - any failure is this file's, reported by name
-        payload = {"status": "error", "reason": "corrupt file", "detail": f"{type(exc).__name__}: {exc}"}
+        return {"status": "error", "reason": "corrupt file", "detail": f"{type(exc).__name__}: {exc}"}
+
+
+def _cap(request: dict[str, Any]) -> int:
+    return _vm_size() + int(request["limits"]["parse_memory_mb"]) * MB
+
+
+def _child(request: dict[str, Any]) -> int:
+    """Runs in the fork: limit memory, parse, write the result. Returns the exit code."""
+    cap = _cap(request)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+    payload = _parse(request)
     try:
         _write(request["out"], payload)
     except MemoryError:
         return _OOM_EXIT
     return 0
+
+
+def _on_alarm(signum: int, frame: Any) -> None:
+    raise _ParseTimeout
+
+
+def _serve_here(request: dict[str, Any]) -> dict[str, Any]:
+    """Parse in the worker itself (text formats: no fork to pay for), under a soft RLIMIT_AS and
+    an interval timer. After a timeout or running out of memory the worker exits once it has
+    replied (its state is suspect); the parent starts a fresh one for the next file. A hang in C
+    code that the timer cannot interrupt is caught by the parent's reply deadline."""
+    started = time.monotonic()
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    previous = signal.signal(signal.SIGALRM, _on_alarm)
+    resource.setrlimit(resource.RLIMIT_AS, (_cap(request), hard))
+    signal.setitimer(signal.ITIMER_REAL, float(request["limits"]["parse_timeout_s"]))
+    try:
+        payload = _parse(request)
+    except _ParseTimeout:
+        payload = {"status": "timeout"}
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+        signal.signal(signal.SIGALRM, previous)
+    seconds = time.monotonic() - started
+    if payload["status"] in ("timeout", "oom"):
+        return {**payload, "seconds": seconds, "exit": True}
+    _write(request["out"], payload)
+    return {"status": "file", "seconds": seconds}
 
 
 def _serve_one(request: dict[str, Any]) -> dict[str, Any]:
@@ -103,17 +153,16 @@ def _serve_one(request: dict[str, Any]) -> dict[str, Any]:
             code = _child(request)
         finally:
             os._exit(code)
-    pause = 0.002
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            break
-        if time.monotonic() - started > timeout:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            return {"status": "timeout", "seconds": time.monotonic() - started}
-        time.sleep(pause)
-        pause = min(pause * 1.5, 0.05)
+    pidfd = os.pidfd_open(pid)  # readable when the fork exits: no polling delay
+    try:
+        exited, _, _ = select.select([pidfd], [], [], timeout)
+    finally:
+        os.close(pidfd)
+    if not exited:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        return {"status": "timeout", "seconds": time.monotonic() - started}
+    _, status = os.waitpid(pid, 0)
     seconds = time.monotonic() - started
     if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 and os.path.exists(request["out"]):
         return {"status": "file", "seconds": seconds}
@@ -129,11 +178,16 @@ def main() -> None:
     reply = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
     os.dup2(2, 1)  # anything a library prints goes to stderr, never into the replies
     _warm_up()
+    gc.freeze()  # the forks' garbage collector leaves the warm objects alone: fewer page copies
     reply.write(json.dumps({"status": "ready", "pid": os.getpid()}) + "\n")
     for line in sys.stdin:
         if not line.strip():
             continue
-        reply.write(json.dumps(_serve_one(json.loads(line))) + "\n")
+        request = json.loads(line)
+        answer = _serve_one(request) if request.get("fork", True) else _serve_here(request)
+        reply.write(json.dumps(answer) + "\n")
+        if answer.get("exit"):
+            return
 
 
 if __name__ == "__main__":

@@ -51,7 +51,9 @@ def load_document(path: Path, limits: ParseLimits | None = None) -> ParsedDocume
             doc = load_with_unstructured(path, "docx")
         else:
             doc = load_with_unstructured(path, _UNSTRUCTURED_KIND[suffix])
-    except IngestError:
+    except IngestError as exc:
+        if isinstance(exc.__cause__, MemoryError):  # a loader wrapped it as "corrupt ..."
+            raise IngestError(str(path), "parser ran out of memory", "the file needs more memory than allowed") from exc
         raise
     except MemoryError as exc:
         raise IngestError(str(path), "parser ran out of memory", "the file needs more memory than allowed") from exc

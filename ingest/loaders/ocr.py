@@ -16,14 +16,48 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from kb.records import Block
 
 RENDER_DPI = 300
 PAGE_TIMEOUT_S = 60
 MAX_OCR_PAGES = 50
-BLANK_STDDEV = 2.0  # grey-level spread below which a rendered page holds no marks  # a scanned binder longer than this needs a proper OCR pass first
-_WORD_RE = re.compile(r"[A-Za-z]{2,}")
+BLANK_STDDEV = 2.0  # grey-level spread below which a rendered page holds no marks
+# A page is OCR'd when its text layer has no words, or fewer than SPARSE_WORDS words beside an
+# image of at least LARGE_IMAGE_PIXELS (HSE L74 p.33: a 21-word heading over a 2116x2035
+# flowchart image). Smaller images (logos, photos) on sparse pages are left alone.
+SPARSE_WORDS = 40
+LARGE_IMAGE_PIXELS = 1_000_000  # a scanned binder longer than this needs a proper OCR pass first
+_WORD_RE = re.compile(r"[A-Za-z]{2,}|\d")  # a line worth keeping: a word or a number
+_MISREAD_BULLET_RE = re.compile(r"^[e«©°*»]\s+(?=[A-Z])")
+
+
+def has_large_image(page: Any) -> bool:
+    """True if the pypdf `page` draws an image XObject of at least LARGE_IMAGE_PIXELS."""
+    try:
+        resources = page["/Resources"].get_object()
+        xobjects = resources.get("/XObject")
+        if not xobjects:
+            return False
+        for ref in xobjects.get_object().values():
+            obj = ref.get_object()
+            if obj.get("/Subtype") == "/Image":
+                if int(obj.get("/Width", 0)) * int(obj.get("/Height", 0)) >= LARGE_IMAGE_PIXELS:
+                    return True
+    except Exception:  # broken resources: judge the page by its words alone
+        return False
+    return False
+
+
+def _normal(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+def new_to_page(blocks: list[Block], layer_text: str) -> list[Block]:
+    """OCR blocks whose text is not already in the page's text layer (headings over a figure)."""
+    layer = _normal(layer_text)
+    return [b for b in blocks if _normal(b.text) not in layer]
 
 
 def tesseract_path() -> str | None:
@@ -70,12 +104,14 @@ def ocr_image(png: bytes, timeout_s: float = PAGE_TIMEOUT_S) -> str:
 
 
 def text_to_blocks(text: str, page: int) -> list[Block]:
-    """OCR output as text blocks: one per paragraph, lines joined, noise-only lines dropped."""
+    """OCR output as text blocks: one per paragraph, lines joined, noise-only lines dropped.
+    A bullet that tesseract reads as "e" or "«" at the start of a paragraph becomes "•"."""
     blocks = []
     for para in re.split(r"\n\s*\n", text):
         lines = [ln.strip() for ln in para.splitlines() if _WORD_RE.search(ln)]
         if lines:
-            blocks.append(Block(kind="text", text=" ".join(" ".join(lines).split()), page=page, ocr=True))
+            body = _MISREAD_BULLET_RE.sub("\u2022 ", " ".join(" ".join(lines).split()))
+            blocks.append(Block(kind="text", text=body, page=page, ocr=True))
     return blocks
 
 

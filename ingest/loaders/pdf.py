@@ -9,8 +9,9 @@ Steps:
    reference for which splits to merge (`word_repair`).
 5. Classify lines and group them into blocks (`pdf_structure`, `pdf_blocks`), undoing line-end
    hyphenation, then merge kerning splits.
-6. Pages with no text layer (a scanned page, a flowchart drawn as an image) are OCR'd
-   (`ocr`); their blocks carry `ocr=True`. A PDF with no text at all and nothing OCR can read
+6. Pages with no text layer (a scanned page), or only a few words over a large image (a
+   flowchart drawn as an image under a heading), are OCR'd (`ocr`); their blocks carry
+   `ocr=True`, placed after the page's text-layer blocks. A PDF with no text at all and nothing OCR can read
    fails with "no text layer" (needs OCR).
 
 Limits (`limits.ParseLimits`): more than `max_pages` pages fails with "too many pages" before
@@ -174,16 +175,24 @@ def _page_line_lists(path: Path, pages: list[Any]) -> list[list[Line]]:
     return out
 
 
-def _ocr_blocks(path: Path, page_line_lists: list[list[Line]]) -> dict[int, list[Block]]:
-    """OCR blocks for the pages without a text layer ({} when there are none to read)."""
-    blank = [n for n, lines in enumerate(page_line_lists, start=1)
-             if not any(_WORDS_RE.search(line.text) for line in lines)]
-    if not blank or ocr.tesseract_path() is None:
+def _ocr_blocks(path: Path, pages: list[Any], page_line_lists: list[list[Line]]) -> dict[int, list[Block]]:
+    """OCR blocks for pages with no text layer, or a sparse one over a large image ({} if none)."""
+    wanted = []
+    for number, (page, lines) in enumerate(zip(pages, page_line_lists, strict=True), start=1):
+        words = sum(len(_WORDS_RE.findall(line.text)) for line in lines)
+        if words == 0 or (words < ocr.SPARSE_WORDS and ocr.has_large_image(page)):
+            wanted.append(number)
+    if not wanted or ocr.tesseract_path() is None:
         return {}
-    if len(blank) > ocr.MAX_OCR_PAGES:
-        log.warning("%s: %d pages have no text layer; OCR'ing the first %d", path, len(blank), ocr.MAX_OCR_PAGES)
-        blank = blank[: ocr.MAX_OCR_PAGES]
-    return ocr.ocr_pdf_pages(path, blank)
+    if len(wanted) > ocr.MAX_OCR_PAGES:
+        log.warning("%s: %d pages need OCR; reading the first %d", path, len(wanted), ocr.MAX_OCR_PAGES)
+        wanted = wanted[: ocr.MAX_OCR_PAGES]
+    out = {}
+    for number, blocks in ocr.ocr_pdf_pages(path, wanted).items():
+        layer = "\n".join(line.text for line in page_line_lists[number - 1])
+        if kept := ocr.new_to_page(blocks, layer):
+            out[number] = kept
+    return out
 
 
 def _with_ocr(blocks: list[Block], ocr_blocks: dict[int, list[Block]]) -> list[Block]:
@@ -220,7 +229,7 @@ def _load_pdf(path: Path, limits: ParseLimits) -> ParsedDocument:
         )
 
     page_line_lists = _page_line_lists(path, pages)
-    ocr_blocks = _ocr_blocks(path, page_line_lists)
+    ocr_blocks = _ocr_blocks(path, pages, page_line_lists)
     letters = sum(len(_WORDS_RE.findall(line.text)) for lines in page_line_lists for line in lines)
     if letters == 0 and not ocr_blocks:
         how = "OCR found no words in it" if ocr.tesseract_path() else "tesseract is not installed"

@@ -113,26 +113,41 @@ def test_nested_html_keeps_its_heading_and_paragraph(bad_files) -> None:
     assert doc.blocks[0].kind == "heading"
 
 
-def test_parser_out_of_memory_fails_that_file_and_the_worker_goes_on(bad_files) -> None:
+def test_pdf_parser_out_of_memory_fails_that_file_and_the_worker_goes_on(bad_files) -> None:
+    """PDFs parse in a fork of the worker: the fork dies, the worker stays."""
     parser = default_parser()
     parser.parse(bad_files["good.md"])
     pid = parser.worker_pid
-    big = bad_files["single-line-10mb.txt"]  # needs ~30 MB to decode and split
+    bomb = bad_files["flate-bomb.pdf"]  # pypdf inflates up to 75 MB before its own limit
     with pytest.raises(IngestError) as info:
-        parser.parse(big, ParseLimits(parse_memory_mb=16))
-    assert info.value.reason == "parser ran out of memory (limit 16 MB)"
-    assert info.value.path == str(big)
+        parser.parse(bomb, ParseLimits(parse_memory_mb=32))
+    assert info.value.reason == "parser ran out of memory (limit 32 MB)"
+    assert info.value.path == str(bomb)
     assert "sharps injury" in parser.parse(bad_files["good.md"]).blocks[1].text
     assert parser.worker_pid == pid
 
 
-def test_parser_timeout_fails_that_file_and_the_worker_goes_on(bad_files) -> None:
+def test_pdf_parser_timeout_fails_that_file_and_the_worker_goes_on(bad_files) -> None:
     parser = default_parser()
-    limits = ParseLimits(max_pages=5000, parse_timeout_s=1)
+    parser.parse(bad_files["good.md"])
+    pid = parser.worker_pid
     with pytest.raises(IngestError) as info:
-        parser.parse(bad_files["two-thousand-pages.pdf"], limits)
+        parser.parse(bad_files["two-thousand-pages.pdf"], ParseLimits(max_pages=5000, parse_timeout_s=1))
     assert info.value.reason == "parser timed out after 1 s"
     assert parser.parse(bad_files["good.md"]).blocks
+    assert parser.worker_pid == pid
+
+
+def test_text_parser_out_of_memory_fails_that_file_and_a_fresh_worker_takes_over(bad_files) -> None:
+    """Text parses in the worker itself: out of memory (or time, the same path) it replies,
+    exits and is replaced."""
+    parser = default_parser()
+    big = bad_files["single-line-10mb.txt"]  # needs ~30 MB to decode and split
+    with pytest.raises(IngestError) as info:
+        parser.parse(big, ParseLimits(parse_memory_mb=16))
+    assert info.value.reason == "parser ran out of memory (limit 16 MB)"
+    assert parser.worker_pid is None  # the worker exited after replying
+    assert "sharps injury" in parser.parse(bad_files["good.md"]).blocks[1].text
 
 
 def test_ten_mb_single_line_parses_under_a_memory_limit(bad_files) -> None:

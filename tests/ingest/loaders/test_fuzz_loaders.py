@@ -22,7 +22,7 @@ from kb.errors import IngestError
 _WORD_RE = re.compile(r"[^\W\d_]+")
 _words = st.text(alphabet=st.sampled_from("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZéüñøßçÅ£"), min_size=2, max_size=12)
 _seps = st.sampled_from([" ", " ", " ", ". ", ", ", "\n", "\n\n", "\t", "  ", "; "])
-_FUZZ = settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+_FUZZ = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 
 @st.composite

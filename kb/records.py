@@ -196,6 +196,7 @@ class Citation(_Record):
     review_due: dt.date | None = None
     status: DocStatus = DocStatus.current
     link: str = ""
+    ocr: bool = False  # the quoted chunk holds text read by OCR from a page image
 
     @classmethod
     def quoting(cls, n: int, chunk: Chunk, start: int, end: int, link: str) -> Citation:
@@ -204,7 +205,7 @@ class Citation(_Record):
             n=n, doc_id=chunk.doc_id, version=chunk.version, chunk_id=chunk.chunk_id, title=chunk.title,
             source_path=chunk.source_path, section=chunk.heading_path, page_start=chunk.page_start,
             page_end=chunk.page_end, quote=chunk.text[start:end], published=chunk.published,
-            review_due=chunk.review_due, status=chunk.status, link=link,
+            review_due=chunk.review_due, status=chunk.status, link=link, ocr=chunk.ocr,
         )
 
 

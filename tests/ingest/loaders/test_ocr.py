@@ -37,3 +37,16 @@ def test_hse_l74_page_33_flowchart_is_recovered(shared_data: Path) -> None:
     for phrase in ("Fewer than 25", "At least 1 appointed person", "25-50", "At least 1 EFAW trained first-aider",
                    "for every 100 employed", "5-50", "for every 50", "Higher hazard"):
         assert phrase in text, phrase
+
+
+def test_citations_of_ocr_chunks_say_so() -> None:
+    from kb.mapping import chunks_for
+    from kb.records import ChunkDraft, Citation, Document
+
+    doc = Document(doc_id="scan", title="Scan", source_path="scan.pdf", version="v1",
+                   ingested_at="2026-01-01T00:00:00Z")
+    drafts = [ChunkDraft(ordinal=0, text="Wash the wound", char_start=0, char_end=14, token_count=3, ocr=True),
+              ChunkDraft(ordinal=1, text="Typed text", char_start=16, char_end=26, token_count=2)]
+    chunks = chunks_for(doc, drafts)
+    assert [c.ocr for c in chunks] == [True, False]
+    assert [Citation.quoting(1, c, 0, 4, link="").ocr for c in chunks] == [True, False]

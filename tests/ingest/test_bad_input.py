@@ -88,6 +88,12 @@ def test_good_file_in_the_batch_is_stored_and_stored_data_is_untouched(batch, ba
     assert {Path(f["path"]).name for f in report.failed} == {n for n, e in BATCH_ERRORS.items() if e}
 
 
+def test_names_with_only_non_ascii_letters_get_distinct_doc_ids(batch, bad_files) -> None:
+    kb, _, _ = batch
+    ids = {kb.catalog.by_source_path(str(bad_files[n].resolve())).doc_id for n in ("Руководство.md", "Инструкция.md")}
+    assert len(ids) == 2 and "document" not in ids
+
+
 def test_ocr_chunks_are_flagged_and_others_are_not(batch, bad_files) -> None:
     kb, _, _ = batch
     def flags(name: str) -> set[bool]:

@@ -149,7 +149,7 @@ class IsolatedParser:
                 proc.stdin.flush()
                 reply = self._read_reply(time.monotonic() + limits.parse_timeout_s + _REPLY_GRACE_S)
                 if reply.get("exit"):
-                    self.close()  # it exits after an out-of-memory or timed-out parse
+                    self.close()  # it exits after an out-of-memory or timed-out parse, or grown
                 return reply
             except TimeoutError:
                 self._kill()  # stuck past the worker's own timer: a hang in C code

@@ -33,6 +33,7 @@ from typing import Any
 
 MB = 1 << 20
 _OOM_EXIT = 3
+RECYCLE_GROWTH_MB = 256  # the worker retires once in-worker parses have grown it this much
 
 
 def _block_torch() -> None:
@@ -180,11 +181,14 @@ def main() -> None:
     _warm_up()
     gc.freeze()  # the forks' garbage collector leaves the warm objects alone: fewer page copies
     reply.write(json.dumps({"status": "ready", "pid": os.getpid()}) + "\n")
+    started_size = _vm_size()
     for line in sys.stdin:
         if not line.strip():
             continue
         request = json.loads(line)
         answer = _serve_one(request) if request.get("fork", True) else _serve_here(request)
+        if _vm_size() > started_size + RECYCLE_GROWTH_MB * MB:
+            answer["exit"] = True  # in-worker parses left it larger: make way for a fresh one
         reply.write(json.dumps(answer) + "\n")
         if answer.get("exit"):
             return

@@ -103,6 +103,7 @@ class _Unit:
     page: int | None
     section: int  # index into the section list
     is_heading: bool
+    ocr: bool = False  # the block's text was read by OCR
 
 
 @dataclass(frozen=True)
@@ -168,14 +169,14 @@ def _block_units(text: str, block: Block, start: int, section: int, max_tokens: 
     tokens = count_tokens(text[whole[0] : whole[1]])
     heading = block.kind == "heading"
     if tokens <= max_tokens:
-        return [_Unit(whole[0], whole[1], tokens, block.page, section, heading)]
+        return [_Unit(whole[0], whole[1], tokens, block.page, section, heading, block.ocr)]
     units = []
     for s, e in _split_spans(block.text, block.kind):
         a, b = start + s, start + e
         n = count_tokens(text[a:b])
         spans = [(a, b)] if n <= max_tokens else _token_windows(text, a, b, max_tokens)
         for x, y in spans:
-            units.append(_Unit(x, y, count_tokens(text[x:y]), block.page, section, heading))
+            units.append(_Unit(x, y, count_tokens(text[x:y]), block.page, section, heading, block.ocr))
     return units
 
 
@@ -265,6 +266,7 @@ def _pieces(unit: _Unit, text: str, max_tokens: int) -> list[_Unit]:
             unit.page,
             unit.section,
             unit.is_heading,
+            unit.ocr,
         )
         for a, b in spans
     ]
@@ -333,6 +335,7 @@ def chunk_document(
                 char_start=start,
                 char_end=end,
                 token_count=count_tokens(body),
+                ocr=any(u.ocr for u in chunk),
             )
         )
     return drafts

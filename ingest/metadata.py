@@ -16,7 +16,9 @@ Manifest format::
 
 from __future__ import annotations
 
+import hashlib
 import re
+import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
@@ -34,9 +36,34 @@ def is_metadata_file(path: Path) -> bool:
     return path.name == MANIFEST_NAME or path.name.endswith(SIDECAR_SUFFIX)
 
 
+def _ascii_slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
 def slugify(text: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return slug or "document"
+    """A doc_id from a file stem: lower-case ASCII words joined by "-".
+
+    A name with no ASCII letters or digits (all Cyrillic, Greek, CJK, ...) used to become
+    "document" for every such file, so the second failed as a duplicate. Such names are now
+    transliterated where Unicode can (accents dropped), else named by a short hash:
+
+    >>> slugify("Sharps Policy (v2)")
+    'sharps-policy-v2'
+    >>> slugify("Ééü")
+    'eeu'
+    >>> slugify("Руководство") != slugify("Инструкция")
+    True
+    """
+    slug = _ascii_slug(text)
+    if slug:
+        return slug  # unchanged from earlier versions, so existing doc_ids stay the same
+    nfc = unicodedata.normalize("NFC", text)
+    slug = _ascii_slug(unicodedata.normalize("NFKD", nfc).encode("ascii", "ignore").decode())
+    if slug:
+        return slug
+    if not nfc.strip():
+        return "document"
+    return "doc-" + hashlib.blake2b(nfc.encode(), digest_size=4).hexdigest()
 
 
 @lru_cache(maxsize=256)

@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.chunking import chunk_document
-from ingest.loaders import SUPPORTED_SUFFIXES, load_document
+from ingest.isolation import parse_isolated
+from ingest.loaders import SUPPORTED_SUFFIXES
+from ingest.loaders.limits import ParseLimits
 from ingest.metadata import is_metadata_file, metadata_for, slugify
 from kb.errors import IngestError, KBError
 from kb.mapping import chunks_for, payload_fields, point_text
@@ -183,7 +185,7 @@ class Ingestor:
         for i, w in enumerate(work, start=1):
             self.progress("parse", i, len(work), w.path.name)
             try:
-                w.parsed = load_document(w.path)
+                w.parsed = parse_isolated(w.path, ParseLimits.from_settings(self.kb.settings))
                 w.drafts = chunk_document(w.parsed, max_tokens=self.chunk_tokens)
                 if not w.drafts:
                     raise IngestError(str(w.path), "no text layer", "no text could be extracted")

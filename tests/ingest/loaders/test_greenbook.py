@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import statistics
-import time
 from pathlib import Path
 
 import pytest
@@ -19,11 +18,9 @@ def greenbook(shared_data: Path) -> dict[str, ParsedDocument]:
     folder = shared_data / "greenbook-pdfs"
     files = sorted(folder.glob("*.pdf"))
     assert len(files) == 38
-    started = time.perf_counter()
-    docs = {f.name: load_document(f) for f in files}  # any IngestError fails the test
-    elapsed = time.perf_counter() - started
-    assert elapsed < 60, f"loading the Green Book took {elapsed:.1f}s"
-    return docs
+    # No wall-time assert here: timing belongs in evals/ benchmarks (CONVENTIONS), and since
+    # issue 12 one figure page (ch8 p.10, the anaphylaxis algorithm) is OCR'd.
+    return {f.name: load_document(f) for f in files}  # any IngestError fails the test
 
 
 def test_all_38_load_with_pages_and_headings(greenbook: dict[str, ParsedDocument]) -> None:
@@ -98,3 +95,14 @@ def test_chunks_of_the_whole_corpus(greenbook: dict[str, ParsedDocument]) -> Non
         counts.extend(c.token_count for c in chunks)
     assert 1500 < len(counts) < 3000
     assert statistics.mean(counts) > 150
+
+
+def test_figure_page_without_text_is_ocrd(greenbook: dict[str, ParsedDocument]) -> None:
+    """Chapter 8 p.10 is the anaphylaxis algorithm as an image under a 37-word text layer."""
+    doc = greenbook["vaccine-safety-and-adverse-events-following-immunisation-ch8.pdf"]
+    ocr_text = " ".join(b.text for b in doc.blocks if b.ocr)
+    assert {b.page for b in doc.blocks if b.ocr} == {10}
+    assert "500 micrograms IM" in ocr_text and "adrenaline" in ocr_text
+    assert sum(1 for d in greenbook.values() for b in d.blocks if b.ocr) == len(
+        [b for b in doc.blocks if b.ocr]
+    )  # no other Green Book page needed OCR

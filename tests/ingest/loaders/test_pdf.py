@@ -59,8 +59,8 @@ def test_table_rows_and_cells(policy_pdf: Path) -> None:
     assert table[3].splitlines() == [
         "Table 1 Post-exposure actions",
         "Exposure | Source status | Action",
-        "Needlestick | HBsAg positive | Booster dose and HBIG",
-        "Splash to eye | Unknown | Irrigate and assess",
+        "Needlestick: Source status: HBsAg positive; Action: Booster dose and HBIG",
+        "Splash to eye: Source status: Unknown; Action: Irrigate and assess",
     ]
 
 

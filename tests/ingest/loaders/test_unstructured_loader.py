@@ -77,7 +77,7 @@ def test_html_headings_levels_lists_and_tables(tmp_path: Path) -> None:
         ("heading", 3, "Out of hours"),
     ]
     assert ("list", 0, "\u2022 Complete an incident form\n\u2022 Phone the OH advice line") in blocks
-    assert ("table", 0, "Exposure | Action\nPercutaneous | Test the source patient") in blocks
+    assert ("table", 0, "Exposure | Action\nPercutaneous: Action: Test the source patient") in blocks
     doc = load_document(path)
     assert doc.title_hint == "Needlestick injuries | OH service"
     assert doc.date_hint == dt.date(2024, 3, 3)
@@ -99,7 +99,7 @@ def test_markdown_heading_levels_follow_hashes(tmp_path: Path) -> None:
         0,
         "\u2022 Staff clinics in the main hospital\n\u2022 Peer vaccinators on the wards",
     ) in blocks
-    assert ("table", 0, "Reason | What to do\nEgg allergy | Ask for an egg-free vaccine") in blocks
+    assert ("table", 0, "Reason | What to do\nEgg allergy: What to do: Ask for an egg-free vaccine") in blocks
 
 
 def test_docx_heading_styles_give_levels(tmp_path: Path) -> None:
@@ -119,7 +119,7 @@ def test_docx_heading_styles_give_levels(tmp_path: Path) -> None:
     blocks = _kinds(path)
     assert [(lvl, t) for k, lvl, t in blocks if k == "heading"] == [(1, "1 Purpose"), (2, "1.1 Scope")]
     assert ("list", 0, "\u2022 Report to OH\n\u2022 Keep the sharp") in blocks
-    assert ("table", 0, "Exposure | Action\nNeedle | Report") in blocks
+    assert ("table", 0, "Exposure | Action\nNeedle: Action: Report") in blocks
     assert load_document(path).title_hint == "Sharps policy"
 
 

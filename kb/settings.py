@@ -123,6 +123,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_pages", 1000, "KB_MAX_PAGES", "Ingest: a PDF with more pages fails with \"too many pages\" (none are read)."),
     Setting("parse_timeout_s", 120, "KB_PARSE_TIMEOUT_S", "Ingest: wall-time limit for parsing one file (in a child process)."),
     Setting("parse_memory_mb", 1024, "KB_PARSE_MEMORY_MB", "Ingest: memory a file's parser may add over its start-up size (RLIMIT_AS)."),
+    Setting("api_host", "127.0.0.1", "KB_API_HOST", "Address `kb serve` (REST API + MCP over HTTP) listens on."),
+    Setting("api_port", 8502, "KB_API_PORT", "Port `kb serve` listens on."),
+    Setting("api_keys_file", "", "KB_API_KEYS_FILE", "TOML file with an [api.keys] table (instead of kb.toml)."),
+    Setting("api_allow_anonymous", False, "KB_API_ALLOW_ANONYMOUS",
+            "With API keys configured, serve requests without a key as public callers (public documents only)."),
+    Setting("api_max_body_kb", 256, "KB_API_MAX_BODY_KB", "Largest API request body, in KB (413 above it)."),
+    Setting("api_rate_limit", 120, "KB_API_RATE_LIMIT", "API requests per minute per key (or per client address without a key); 429 above it."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -171,6 +178,12 @@ class Settings:
     max_pages: int = 1000
     parse_timeout_s: int = 120
     parse_memory_mb: int = 1024
+    api_host: str = "127.0.0.1"
+    api_port: int = 8502
+    api_keys_file: str = ""
+    api_allow_anonymous: bool = False
+    api_max_body_kb: int = 256
+    api_rate_limit: int = 120
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property

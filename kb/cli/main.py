@@ -23,6 +23,8 @@ from kb.cli.common import (
 from kb.cli.docs_cmd import docs_app
 from kb.cli.eval_cmd import eval_command
 from kb.cli.llm_cmd import llm_app
+from kb.cli.serve_cmd import mcp as mcp_command
+from kb.cli.serve_cmd import serve as serve_command
 
 app = typer.Typer(
     name="kb",
@@ -35,6 +37,8 @@ app.add_typer(docs_app, name="docs")
 app.add_typer(auth_app, name="auth")
 app.add_typer(llm_app, name="llm")
 app.command("eval")(eval_command)
+app.command("serve")(serve_command)
+app.command("mcp")(mcp_command)
 
 
 @app.callback()

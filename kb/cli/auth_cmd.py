@@ -26,3 +26,23 @@ def hash_password_cmd(
         typer.echo(f"KB_CURATORS={user}:{encoded}")
     else:
         typer.echo(encoded)
+
+
+@auth_app.command("hash-key")
+def hash_key_cmd(
+    name: Annotated[str, typer.Option("--name", help="Key name (letters, digits, '-', '_'), e.g. intranet.")],
+    role: Annotated[str, typer.Option("--role", help="public, member, curator, reviewer or admin.")] = "member",
+) -> None:
+    """Make a new API key for `kb serve`: prints the key once, and the kb.toml lines with its hash."""
+    from kb.api.auth import ROLES, hash_api_key, new_api_key
+
+    if role not in ROLES:
+        typer.secho(f"error: role {role!r} is not one of: {', '.join(ROLES)}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2)
+    try:
+        key = new_api_key(name)
+    except ValueError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"API key (give it to the caller; it is not stored): {key}")
+    typer.echo(f'\n[api.keys.{name}]\nrole = "{role}"\nhash = "{hash_api_key(key)}"')

@@ -49,6 +49,7 @@ def api_kb_dir(tmp_path_factory, embedder) -> Path:
     with KnowledgeBase(load_settings(kb_dir=root / "kb"), embedder=embedder) as kb:
         report = ingest_paths(kb, [docs])
     assert report.added == 3, report.failed
+    shutil.copytree(root / "kb", root / "stdio_kb")  # a closed copy for the `kb mcp` stdio subprocess
     return root / "kb"
 
 

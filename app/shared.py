@@ -21,7 +21,9 @@ SESSION_KEY = "kb_session"
 
 @st.cache_resource(show_spinner="Opening the knowledge base…")
 def _open_kb(kb_dir: str) -> KnowledgeBase:
-    kb = KnowledgeBase.open(load_settings(kb_dir=kb_dir))
+    from kb.api.app_process import shared_kb
+
+    kb = shared_kb(kb_dir) or KnowledgeBase.open(load_settings(kb_dir=kb_dir))  # `kb app`: one KB for app + API
     kb.embedder.embed_query("warm up")  # load the model now, not on the first question
     _ = kb.store
     return kb

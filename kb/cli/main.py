@@ -224,9 +224,10 @@ def settings_cmd(json_out: JsonOption = False) -> None:
 def app_cmd(
     host: Annotated[str | None, typer.Option("--host", help="Address to listen on (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option("--port", help="Port (default 8501).")] = None,
+    api: Annotated[bool, typer.Option("--api/--no-api", help="Also serve the REST API and MCP (api_port) from the app's process.")] = True,
     kb_dir: KbDirOption = None,
 ) -> None:
-    """Start the Streamlit app (Ask, Library, Curate, Evals, Bulletin)."""
+    """Start the Streamlit app (Ask, Library, Curate, Evals, Bulletin), with the API and MCP in the same process."""
     import os
     import subprocess
 
@@ -241,7 +242,7 @@ def app_cmd(
     env = dict(os.environ, KB_DIR=str(settings.kb_dir.resolve()), KB_APP_HOST=settings.app_host,
                KB_APP_PORT=str(settings.app_port))
     cmd = [
-        sys.executable, "-m", "streamlit", "run", str(app_file),
+        sys.executable, "-m", "kb.api.app_process" if api else "streamlit", "run", str(app_file),
         "--server.address", settings.app_host,
         "--server.port", str(settings.app_port),
         "--server.headless", "true",

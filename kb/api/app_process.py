@@ -10,7 +10,7 @@ point (plain `streamlit run`, the app tests) it opens its own and there is no AP
 
 from __future__ import annotations
 
-import logging
+import socket
 import sys
 import threading
 import time
@@ -19,7 +19,6 @@ from pathlib import Path
 
 from kb.errors import KBError
 
-log = logging.getLogger("kb.api")
 _SHARED: dict[str, object] = {}  # resolved kb_dir -> the KnowledgeBase this process serves
 
 
@@ -49,14 +48,19 @@ def serve_in_background(kb, host: str | None = None, port: int | None = None) ->
     host = host or kb.settings.api_host
     port = kb.settings.api_port if port is None else port
     check_bind(host, load_api_keys(kb.settings))
+    try:  # bind here, so a busy port is a clear error and not a dying thread
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        sock = socket.create_server((host, port), family=family)
+    except OSError as exc:
+        raise KBError(f"Could not serve the API on {host}:{port} ({exc.strerror or exc}); set api_port.") from exc
     server = uvicorn.Server(uvicorn.Config(create_app(kb, host=host), host=host, port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True, name="kb-api")
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="kb-api")
     thread.start()
     deadline = time.monotonic() + 30
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
             server.should_exit = True
-            raise KBError(f"Could not serve the API on {host}:{port} (is the port in use? set api_port).")
+            raise KBError(f"The API on {host}:{port} did not start; see the log above.")
         time.sleep(0.02)
     return BackgroundServer(f"http://{host}:{port}", server, thread)
 

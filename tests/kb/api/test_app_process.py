@@ -1,0 +1,45 @@
+"""`kb app`'s process: one KnowledgeBase shared by the app and the API/MCP server it starts."""
+
+from __future__ import annotations
+
+import socket
+
+import httpx
+import pytest
+
+from kb.api.app_process import open_and_serve, shared_kb
+from kb.embedder import HashEmbedder
+from kb.settings import load_settings
+from tests.kb.api.conftest import free_port
+
+
+@pytest.fixture
+def hash_embedder(monkeypatch):
+    monkeypatch.setattr("kb.service.open_embedder", lambda settings: HashEmbedder())
+
+
+def test_the_app_process_serves_the_api_over_the_kb_it_shares(tmp_path, hash_embedder):
+    settings = load_settings(kb_dir=tmp_path / "kb", api_port=free_port())
+    kb, running = open_and_serve(settings)
+    try:
+        assert shared_kb(tmp_path / "kb") is kb  # what the app's get_kb() picks up
+        assert httpx.get(f"{running.url}/healthz", timeout=10).json() == {"status": "ok"}
+        ready = httpx.get(f"{running.url}/readyz", timeout=30).json()
+        assert ready == {"status": "ready", "documents": 0, "chunks": 0}
+        assert httpx.post(f"{running.url}/v1/search", json={"query": "x"}, timeout=30).json() == {"hits": []}
+    finally:
+        running.stop()
+        kb.close()
+
+
+def test_a_busy_port_leaves_the_app_running_without_the_api(tmp_path, hash_embedder, capsys):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        settings = load_settings(kb_dir=tmp_path / "kb", api_port=busy.getsockname()[1])
+        kb, running = open_and_serve(settings)
+        try:
+            assert running is None and shared_kb(tmp_path / "kb") is kb
+            assert "runs without the API" in capsys.readouterr().err
+        finally:
+            kb.close()

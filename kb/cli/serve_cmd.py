@@ -12,6 +12,16 @@ HostOption = Annotated[str | None, typer.Option("--host", help="Address to liste
 PortOption = Annotated[int | None, typer.Option("--port", help="Port (default api_port, 8502).")]
 
 
+def check_store_free(settings) -> None:
+    """Fail in a moment, before loading the model, when another process owns the embedded shard."""
+    if settings.store == "edge":
+        from kb.store.edge import ShardLock
+
+        lock = ShardLock(settings.shard_path)
+        lock.acquire()
+        lock.release()
+
+
 def serve_http(kb_dir, host: str | None, port: int | None, mcp: bool = True) -> None:
     """Open the KB (this process owns the embedded store), then serve the API and MCP until Ctrl+C."""
     import uvicorn
@@ -22,6 +32,7 @@ def serve_http(kb_dir, host: str | None, port: int | None, mcp: bool = True) -> 
     with open_kb(kb_dir, api_host=host, api_port=port) as kb:
         settings = kb.settings
         check_bind(settings.api_host, load_api_keys(settings))
+        check_store_free(settings)
         _ = kb.store  # take the shard lock now: a second owner fails here with "in use by pid N"
         kb.embedder.embed_query("warm up")
         app = create_app(kb, mcp=mcp, host=settings.api_host)
@@ -60,6 +71,15 @@ def mcp(
     if host or port:
         err("--host and --port only apply with --http.")
         raise typer.Exit(2)
+    from kb.errors import StoreLockedError
+
     with open_kb(kb_dir) as kb:
-        _ = kb.store
+        try:
+            check_store_free(kb.settings)
+            _ = kb.store
+        except StoreLockedError as exc:
+            s = kb.settings
+            err(f"{exc}\nIf that is `kb app` or `kb serve`, point the assistant at its MCP endpoint instead: "
+                f"http://{s.api_host}:{s.api_port}/mcp")
+            raise typer.Exit(3) from None
         run_stdio(kb)

@@ -91,3 +91,13 @@ def test_an_unanswerable_question_lists_the_closest_documents(api_kb, question):
             assert result["closest_documents"]
 
     anyio.run(main)
+
+
+def test_kb_mcp_on_a_store_another_process_owns_points_at_the_http_endpoint(api_kb, api_kb_dir):
+    import subprocess
+
+    _ = api_kb.store  # this test process owns the shard
+    out = subprocess.run([sys.executable, "-m", "kb.cli", "mcp", "--kb-dir", str(api_kb_dir)], capture_output=True,
+                         text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert out.returncode == 3
+    assert "in use by pid" in out.stderr and "/mcp" in out.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import httpx
 import pytest
@@ -43,3 +44,20 @@ def test_a_busy_port_leaves_the_app_running_without_the_api(tmp_path, hash_embed
             assert "runs without the API" in capsys.readouterr().err
         finally:
             kb.close()
+
+
+def test_the_app_picks_up_the_shared_kb_instead_of_opening_a_second_one(tmp_path, hash_embedder):
+    import sys
+
+    app_dir = str(Path(__file__).resolve().parents[3] / "app")
+    if app_dir not in sys.path:  # `streamlit run` puts the script's folder on the path
+        sys.path.insert(0, app_dir)
+    import shared  # app/shared.py
+
+    settings = load_settings(kb_dir=tmp_path / "kb", api_port=free_port())
+    kb, running = open_and_serve(settings)
+    try:
+        assert shared._open_kb(str((tmp_path / "kb").resolve())) is kb  # no second open: no "in use by pid"
+    finally:
+        running.stop()
+        kb.close()

@@ -118,7 +118,7 @@ def _tool(fn, *args) -> dict[str, Any]:
 
 def build_mcp_server(kb) -> MCPServer:
     """An MCPServer whose tools read `kb` (one KnowledgeBase per process)."""
-    server = MCPServer("oh-knowledge-base", instructions=INSTRUCTIONS, version="0.1.0")
+    server = MCPServer("oh-knowledge-base", instructions=INSTRUCTIONS, version="0.1.0", log_level="WARNING")
 
     @server.tool(description="Search the OH library (hybrid dense + BM25). Returns passages with citations. " + NOTICE)
     def search(query: str, k: int = 5, filters: SearchFilters | None = None, ctx: Context = None) -> dict[str, Any]:

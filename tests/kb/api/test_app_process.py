@@ -61,3 +61,15 @@ def test_the_app_picks_up_the_shared_kb_instead_of_opening_a_second_one(tmp_path
     finally:
         running.stop()
         kb.close()
+
+
+def test_create_app_from_settings_opens_the_kb_and_closes_it_on_shutdown(tmp_path, hash_embedder):
+    from fastapi.testclient import TestClient
+
+    from kb.api import create_app
+
+    app = create_app(load_settings(kb_dir=tmp_path / "kb"))
+    with TestClient(app) as c:
+        assert c.get("/readyz").json()["status"] == "ready"
+        assert app.state.kb._store is not None  # the shard is open (and locked) while serving
+    assert app.state.kb._store is None  # closed on shutdown: the lock is released

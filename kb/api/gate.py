@@ -10,7 +10,8 @@ import json
 import time
 from collections.abc import Mapping
 
-from fastapi import Request
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPBearer
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kb.api.auth import ANONYMOUS, CALLER_STATE, LOCAL, ApiKeys, Caller
@@ -54,7 +55,12 @@ def _limit(limiter: RateLimiter, bucket: str, now: float) -> None:
                        headers={"Retry-After": str(max(1, round(wait)))})
 
 
-def current_caller(request: Request) -> Caller:
+# Declared for the OpenAPI docs (the "Authorize" button in /docs); `identify` reads the headers itself.
+_BEARER = HTTPBearer(auto_error=False, description="An API key from `kb auth hash-key`, as a bearer token.")
+_HEADER = APIKeyHeader(name="X-API-Key", auto_error=False, description="The same API key, as a header.")
+
+
+def current_caller(request: Request, _bearer=Depends(_BEARER), _header=Depends(_HEADER)) -> Caller:
     """FastAPI dependency for the /v1 routes."""
     state = request.app.state
     client = request.client.host if request.client else "unknown"

@@ -151,6 +151,7 @@ def test_health_readiness_and_openapi(client):
     assert {"/v1/ask", "/v1/search", "/v1/cite", "/v1/documents", "/v1/documents/{doc_id}",
             "/v1/documents/{doc_id}/versions", "/v1/feedback", "/healthz", "/readyz"} <= set(spec["paths"])
     assert "SearchFilters" in spec["components"]["schemas"]
+    assert {"HTTPBearer", "APIKeyHeader"} <= set(spec["components"]["securitySchemes"])
     assert "swagger" in client.get("/docs").text.lower()
 
 

@@ -255,6 +255,9 @@ def app_cmd(
     for name, value in options.items():
         cmd += [f"--{name}", str(value)]
     typer.echo(f"Starting the app on http://{settings.app_host}:{settings.app_port} (Ctrl+C to stop)")
+    if api:
+        typer.echo(f"The app process also serves the API on http://{settings.api_host}:{settings.api_port}/v1 "
+                   "and MCP on /mcp (--no-api: not)")
     started = time.time()
     try:
         raise typer.Exit(subprocess.call(cmd, env=env))

@@ -73,3 +73,43 @@ def test_create_app_from_settings_opens_the_kb_and_closes_it_on_shutdown(tmp_pat
         assert c.get("/readyz").json()["status"] == "ready"
         assert app.state.kb._store is not None  # the shard is open (and locked) while serving
     assert app.state.kb._store is None  # closed on shutdown: the lock is released
+
+
+@pytest.mark.parametrize(("flag", "entry"), [([], "kb.api.app_process"), (["--no-api"], "streamlit")])
+def test_kb_app_starts_streamlit_through_the_app_process(tmp_path, monkeypatch, flag, entry):
+    import subprocess
+
+    from typer.testing import CliRunner
+
+    from kb.cli import app
+
+    calls = []
+    monkeypatch.setattr(subprocess, "call", lambda cmd, env: calls.append(cmd) or 0)
+    result = CliRunner().invoke(app, ["app", "--kb-dir", str(tmp_path / "kb"), "--port", "18999", *flag])
+    assert result.exit_code == 0, result.output
+    (cmd,) = calls
+    assert cmd[1:4] == ["-m", entry, "run"] and cmd[4].endswith("Ask.py")
+    assert ("serves the API" in result.output) == (not flag)
+
+
+def test_app_process_main_opens_and_serves_then_runs_streamlit(tmp_path, hash_embedder, monkeypatch):
+    import sys
+
+    import streamlit.web.cli
+
+    import kb.api.app_process as app_process
+
+    seen = {}
+
+    def fake_streamlit():
+        seen["argv"] = list(sys.argv)
+        seen["kb"] = shared_kb(tmp_path / "kb")
+
+    monkeypatch.setattr(streamlit.web.cli, "main", fake_streamlit)
+    monkeypatch.setenv("KB_DIR", str(tmp_path / "kb"))
+    monkeypatch.setenv("KB_API_PORT", str(free_port()))
+    monkeypatch.setattr(sys, "argv", ["app_process", "run", "app/Ask.py", "--server.port", "1"])
+    app_process.main()
+    assert seen["argv"] == ["streamlit", "run", "app/Ask.py", "--server.port", "1"]
+    assert seen["kb"] is not None
+    seen["kb"].close()

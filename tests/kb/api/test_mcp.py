@@ -30,8 +30,7 @@ async def call_every_tool(client: Client, cli_answers: dict) -> dict:
     for name, args in {
         "ask": {"question": QUESTIONS["pep"]},
         "search": {"query": "lone worker buddy check-in", "k": 3},
-        "cite": {"draft": "Post-exposure prophylaxis for HIV should be started as soon as possible after a "
-                          "needlestick injury."},
+        "cite": {"draft": "Lone workers must check in with their buddy at least every hour."},
         "get_document": {"doc_id": MEMBERS_DOC, "limit": 2},
     }.items():
         result = await client.call_tool(name, args)
@@ -44,7 +43,7 @@ async def call_every_tool(client: Client, cli_answers: dict) -> dict:
     assert len(hits) == 3 and all(h["untrusted_document_text"] and h["link"] and h["version"] for h in hits)
     claim = out["cite"]["claims"][0]
     assert claim["verdict"] == "supported"
-    assert claim["citations"][0]["doc_id"] == "hiv-pep-occupational-2025"
+    assert claim["citations"][0]["doc_id"] == MEMBERS_DOC
     assert claim["citations"][0]["untrusted_document_text"]
     doc = out["get_document"]
     assert doc["document"]["doc_id"] == MEMBERS_DOC and len(doc["chunks"]) == 2

@@ -73,14 +73,14 @@ def test_search_returns_the_cli_hit_json(client, api_kb):
 
 
 def test_cite_returns_claims_with_citations(client):
-    draft = ("Post-exposure prophylaxis for HIV should be started as soon as possible after a needlestick "
-             "injury. The canteen serves soup on Tuesdays and the car park closes at nine.")
+    draft = ("Lone workers must check in with their buddy at least every hour. "
+             "The staff canteen will serve free pizza on Fridays from next month onwards.")
     r = client.post("/v1/cite", json={"draft": draft})
     assert r.status_code == 200
     body = r.json()
     assert set(body) >= {"claims", "annotated", "references"}
     first, second = body["claims"]
-    assert first["verdict"] == "supported" and first["citations"][0]["doc_id"] == "hiv-pep-occupational-2025"
+    assert first["verdict"] == "supported" and first["citations"][0]["doc_id"] == MEMBERS_DOC
     assert {"n", "doc_id", "title", "section", "page_start", "page_end", "quote", "link"} <= set(first["citations"][0])
     assert second["verdict"] == "unsupported" and second["citations"] == []
     assert "[citation needed]" in body["annotated"]

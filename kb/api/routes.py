@@ -27,9 +27,10 @@ def _kb(request: Request):
     return request.app.state.kb
 
 
-def ask_payload(kb, body: AskBody, caller: Caller) -> dict:
+def ask_payload(kb, body: AskBody, caller: Caller, on_token=None) -> dict:
     """What POST /v1/ask returns: `answer_json` exactly as `kb ask --json` prints it."""
-    answer = kb.ask(body.question, filters=caller.filters(body.filters), log=True)
+    kwargs = {"on_token": on_token} if on_token is not None else {}
+    answer = kb.ask(body.question, filters=caller.filters(body.filters), log=True, **kwargs)
     out = answer_json(answer)
     if body.conversation_id is not None:
         out["conversation_id"] = body.conversation_id
@@ -40,12 +41,13 @@ def ask_payload(kb, body: AskBody, caller: Caller) -> dict:
 async def ask(body: AskBody, request: Request, caller: CallerDep):
     """Ask a question; every sentence of the answer cites its source.
 
-    Streams Server-Sent Events (`status`, then `answer` with the same JSON, then `done`) when
-    `"stream": true` or `Accept: text/event-stream`.
+    Streams Server-Sent Events (`status`, `token`s when a generative model streams, `status`,
+    then `answer` with the same JSON, then `done`) when `"stream": true` or `Accept: text/event-stream`.
     """
     kb = _kb(request)
     if body.stream or "text/event-stream" in request.headers.get("accept", ""):
-        return StreamingResponse(ask_events(lambda: ask_payload(kb, body, caller)), media_type="text/event-stream",
+        return StreamingResponse(ask_events(lambda on_token: ask_payload(kb, body, caller, on_token)),
+                                 media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
     return await run_in_threadpool(ask_payload, kb, body, caller)
 

@@ -1,15 +1,16 @@
-"""Server-Sent Events for a streamed ask: `status`, then `answer` (the full answer JSON), then `done`.
+"""Server-Sent Events for a streamed ask: `status`, `token`s (generative answers whose model
+streams), `status`, then `answer` (the full answer JSON, as without streaming) and `done`.
 
-The extractive answer is composed in one step, so there are no token events; a generative
-backend that streams tokens can add `token` events between `status` and `answer`.
+The extractive answer is composed in one step, so it has no token events. Tokens are the
+model's raw reply: the `answer` event carries the checked text that counts.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import queue
 from collections.abc import AsyncIterator, Callable
-
-from anyio import to_thread
 
 from kb.api.errors import error_body
 from kb.errors import KBError
@@ -19,10 +20,20 @@ def sse(event: str, data: dict) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False, default=str)}\n\n"
 
 
-async def ask_events(run: Callable[[], dict]) -> AsyncIterator[str]:
+async def ask_events(run: Callable[[Callable[[str], None]], dict]) -> AsyncIterator[str]:
+    """Run `run(on_token)` in a worker thread, relaying its tokens as they come."""
     yield sse("status", {"stage": "retrieving", "message": "Searching the library"})
+    tokens: queue.SimpleQueue[str] = queue.SimpleQueue()
+    job = asyncio.get_running_loop().run_in_executor(None, run, tokens.put)
+    while True:
+        done = job.done()
+        while not tokens.empty():
+            yield sse("token", {"text": tokens.get()})
+        if done:
+            break
+        await asyncio.wait([job], timeout=0.05)
     try:
-        payload = await to_thread.run_sync(run)
+        payload = job.result()
     except KBError as exc:
         yield sse("error", error_body("bad_request", str(exc)))
         return

@@ -173,3 +173,34 @@ def test_readyz_is_503_when_the_store_cannot_open(tmp_path):
         r = c.get("/readyz")
     assert r.status_code == 503 and "in use by pid 1" in r.json()["error"]["message"]
     kb.close()
+
+
+def test_streaming_relays_tokens_of_a_generative_answer_before_the_answer(kb_with):
+    kb = kb_with()
+    real_ask = kb.ask
+
+    def ask_with_tokens(question, on_token=None, **kwargs):
+        for token in ("HIV ", "PEP ", "[1]"):
+            on_token(token)
+        return real_ask(question, **kwargs)
+
+    kb.ask = ask_with_tokens
+    with TestClient(create_app(kb, mcp=False)) as c:
+        events = _events(c.post("/v1/ask", json={"question": QUESTIONS["pep"], "stream": True}).text)
+    assert [e for e, _ in events] == ["status", "token", "token", "token", "status", "answer", "done"]
+    assert "".join(d["text"] for e, d in events if e == "token") == "HIV PEP [1]"
+    assert events[5][1]["answerable"] is True
+
+
+def test_an_error_after_streaming_started_is_an_error_event(kb_with):
+    from kb.errors import KBError
+
+    kb = kb_with()
+
+    def failing(question, **kwargs):
+        raise KBError("The store went away.")
+
+    kb.ask = failing
+    with TestClient(create_app(kb, mcp=False)) as c:
+        events = _events(c.post("/v1/ask", json={"question": "anything", "stream": True}).text)
+    assert events[-1] == ("error", {"error": {"code": "bad_request", "message": "The store went away."}})

@@ -6,8 +6,8 @@ Opens one KnowledgeBase (by default a fresh one ingesting one small corpus folde
 it with uvicorn on a loopback port in this process, and for each golden question times
 `kb.ask` + `answer_json` in-process and `POST /v1/ask` over HTTP (keep-alive httpx client),
 interleaved so load on the machine hits both alike. Prints p50 of each and the ratio
-API / in-process (median of the per-question ratios, and of the totals), plus the time to the
-first SSE event of a streamed ask.
+API / in-process (median of the per-question ratios, and of the totals), the cost of a bare
+HTTP round trip (GET /healthz), and the time to the first SSE event of a streamed ask.
 """
 
 from __future__ import annotations
@@ -75,6 +75,11 @@ def main() -> None:
                 local.append(t1 - t0)
                 remote.append(t2 - t1)
                 ratios.append((t2 - t1) / (t1 - t0))
+        bare = []
+        for _ in range(50):  # what one HTTP round trip costs here, without any KB work
+            t0 = time.perf_counter()
+            http.get("/healthz").raise_for_status()
+            bare.append(time.perf_counter() - t0)
         for q in questions[:3]:
             t0 = time.perf_counter()
             with http.stream("POST", "/v1/ask", json={"question": q, "stream": True}) as r:
@@ -90,6 +95,7 @@ def main() -> None:
     print(f"POST /v1/ask over loopback HTTP: p50 {ms(remote):.1f} ms")
     print(f"ratio API / in-process: median per question {statistics.median(ratios):.3f}, "
           f"totals {sum(remote) / sum(local):.3f}")
+    print(f"bare HTTP round trip (GET /healthz): p50 {ms(bare):.1f} ms")
     print(f"streamed ask, first SSE event after {ms(first_event):.1f} ms (p50 of {len(first_event)})")
 
 

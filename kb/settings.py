@@ -123,6 +123,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_pages", 1000, "KB_MAX_PAGES", "Ingest: a PDF with more pages fails with \"too many pages\" (none are read)."),
     Setting("parse_timeout_s", 120, "KB_PARSE_TIMEOUT_S", "Ingest: wall-time limit for parsing one file (in a child process)."),
     Setting("parse_memory_mb", 1024, "KB_PARSE_MEMORY_MB", "Ingest: memory a file's parser may add over its start-up size (RLIMIT_AS)."),
+    # access (issue 13): accounts, sessions, sign-in limits, audit retention
+    Setting("users_file", "", "KB_USERS_FILE", "Accounts file written by `kb users add` (default KB_DIR/users.toml)."),
+    Setting("session_hours", 12, "KB_SESSION_HOURS", "How long an app sign-in lasts (signed session token)."),
+    Setting("signin_max_failures", 5, "KB_SIGNIN_MAX_FAILURES", "Failed sign-ins per user name or client before a pause."),
+    Setting("signin_window_minutes", 15, "KB_SIGNIN_WINDOW_MINUTES", "Window (and pause) for counting failed sign-ins."),
+    Setting("audit_retention_days", 2922, "KB_AUDIT_RETENTION_DAYS", "Audit records older than this many days are deleted (0: keep for ever)."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -171,6 +177,11 @@ class Settings:
     max_pages: int = 1000
     parse_timeout_s: int = 120
     parse_memory_mb: int = 1024
+    users_file: str = ""
+    session_hours: int = 12
+    signin_max_failures: int = 5
+    signin_window_minutes: int = 15
+    audit_retention_days: int = 2922
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property

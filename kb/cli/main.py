@@ -9,7 +9,8 @@ from typing import Annotated
 
 import typer
 
-from kb.cli.auth_cmd import auth_app
+from kb.cli.audit_cmd import audit_app
+from kb.cli.auth_cmd import auth_app, users_app
 from kb.cli.common import (
     JsonOption,
     KbDirOption,
@@ -34,6 +35,8 @@ app = typer.Typer(
 app.add_typer(docs_app, name="docs")
 app.add_typer(auth_app, name="auth")
 app.add_typer(llm_app, name="llm")
+app.add_typer(users_app, name="users")
+app.add_typer(audit_app, name="audit")
 app.command("eval")(eval_command)
 
 
@@ -175,7 +178,9 @@ def ask(
             for item in read_queries(queries):
                 print_json(answer_json(kb.ask(item["query"], filters=filters), item["id"]))
             return
-        answer = kb.ask(question, filters=filters, log=True)
+        from kb.access import ask_as, cli_session
+
+        answer = ask_as(kb, *cli_session(kb.settings), question, filters=filters, channel="cli")
     if json_out:
         print_json(answer_json(answer))
         return

@@ -79,11 +79,11 @@ _JSON_FIELDS = {"pii_found", "filters", "retrieved", "citations", "warnings", "v
 
 
 def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+    return dt.datetime.now(dt.UTC)
 
 
 def _iso(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).isoformat(timespec="seconds")
+    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
 def _plain(item: Any) -> dict:
@@ -258,13 +258,18 @@ _enforce_lock = threading.Lock()
 
 
 def enforce_retention(catalog, days: int, user: str = "system", role: str = "system",
-                      now: dt.datetime | None = None) -> int:
-    """Delete audit records older than `days` (0 keeps everything); the deletion is itself recorded."""
+                      now: dt.datetime | None = None, record_empty: bool = True) -> int:
+    """Delete audit records older than `days` (0 keeps everything); the deletion is itself recorded.
+
+    `record_empty=False` (the automatic hourly run) records only runs that deleted something.
+    """
     if days <= 0:
         return 0
     cutoff = _iso((now or _now()) - dt.timedelta(days=days))
     gone = catalog.execute("DELETE FROM audit_answers WHERE at < ?", (cutoff,))
     gone_events = catalog.execute("DELETE FROM audit_events WHERE at < ?", (cutoff,))
+    if not (gone or gone_events or record_empty):
+        return 0
     record_event(catalog, "audit.retention", user, role,
                  detail=f"deleted {gone} answers and {gone_events} events recorded before {cutoff} "
                         f"(audit_retention_days={days})")
@@ -278,7 +283,7 @@ def _maybe_enforce(catalog, settings, every_s: float = 3600.0) -> None:
         if time.monotonic() - _last_enforced.get(key, -every_s) < every_s:
             return
         _last_enforced[key] = time.monotonic()
-    enforce_retention(catalog, int(getattr(settings, "audit_retention_days", 0) or 0))
+    enforce_retention(catalog, int(getattr(settings, "audit_retention_days", 0) or 0), record_empty=False)
 
 
 # ------------------------------------------------------------------ replay

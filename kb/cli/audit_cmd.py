@@ -54,7 +54,7 @@ def export(
     start, end = _date(since, "--since"), _date(until, "--until")
     settings, catalog = _catalog(kb_dir)
     try:
-        audit.enforce_retention(catalog, settings.audit_retention_days)
+        audit.enforce_retention(catalog, settings.audit_retention_days, record_empty=False)
         if kind == "answers":
             records, model = audit.answers(catalog, start, end, user, doc_id), audit.AnswerRecord
         else:

@@ -110,3 +110,67 @@ def cli_session(settings) -> tuple[Session, AuthConfig]:
     import getpass
 
     return Session(getpass.getuser(), "member"), AuthConfig()
+
+
+class _AudienceCatalog:
+    """The catalog as a user sees it: `get` and `documents` hide documents outside the audience."""
+
+    def __init__(self, catalog, session: Session | None, config: AuthConfig) -> None:
+        self._catalog, self._session, self._config = catalog, session, config
+
+    def get(self, doc_id: str) -> Document | None:
+        doc = self._catalog.get(doc_id)
+        return doc if doc is not None and may_see(doc, self._session, self._config) else None
+
+    def documents(self, statuses: Iterable[str] | None = None) -> list[Document]:
+        return [d for d in self._catalog.documents(statuses) if may_see(d, self._session, self._config)]
+
+    def __getattr__(self, name: str):
+        return getattr(self._catalog, name)
+
+
+class _AudienceRetriever:
+    def __init__(self, retriever, session: Session | None, config: AuthConfig) -> None:
+        self._retriever, self._session, self._config = retriever, session, config
+
+    def search(self, query, k, filters=None, mode="hybrid", **options):
+        return self._retriever.search(query, k, filters_for(self._session, self._config, filters), mode, **options)
+
+    def __getattr__(self, name: str):
+        return getattr(self._retriever, name)
+
+
+class AudienceView:
+    """The knowledge base as one user sees it; the app's pages get this, never the bare KB.
+
+    `search`, `ask`, `documents`, `document`, `chunks`, `catalog.get` and `retriever.search`
+    (bulletin suggestions) all carry the user's audience into the store query. `ask` is
+    `ask_as`: identifiers are redacted and the answer is recorded for audit.
+    """
+
+    def __init__(self, kb, session: Session | None, config: AuthConfig, channel: str = "app") -> None:
+        self.kb, self.session, self.config, self.channel = kb, session, config, channel
+        self.catalog = _AudienceCatalog(kb.catalog, session, config)
+
+    @property
+    def retriever(self) -> _AudienceRetriever:
+        return _AudienceRetriever(self.kb.retriever, self.session, self.config)
+
+    def search(self, query: str, k: int | None = None, filters: SearchFilters | None = None, **options):
+        return search_as(self.kb, self.session, self.config, query, k, filters, **options)
+
+    def ask(self, question: str, filters: SearchFilters | None = None, **options):
+        options.pop("log", None)  # always recorded
+        return ask_as(self.kb, self.session, self.config, question, filters, self.channel, **options)
+
+    def documents(self, statuses: Iterable[str] | None = None) -> list[Document]:
+        return documents_for(self.kb, self.session, self.config, statuses)
+
+    def document(self, doc_id: str) -> Document:
+        return document_for(self.kb, self.session, self.config, doc_id)
+
+    def chunks(self, doc_id: str) -> list[Chunk]:
+        return chunks_for(self.kb, self.session, self.config, doc_id)
+
+    def __getattr__(self, name: str):  # settings, embedder, store, link_for, stats ...
+        return getattr(self.kb, name)

@@ -9,6 +9,7 @@ from shared import page_setup
 
 from evals import runner
 from evals.jobs import EvalJob, question_view
+from kb.auth import require_reviewer
 
 kb, current = page_setup("Evals")
 st.title("Evals")
@@ -22,7 +23,10 @@ with st.form("start_run"):
     limit = c3.number_input("Limit (0 = default)", min_value=0, value=0, step=50)
     past = [r["run_id"] for r in runner.list_runs()]
     compare = c4.selectbox("Compare with", ["(none)", *past])
-    if st.form_submit_button("Start run", type="primary"):
+    if not current.is_reviewer:
+        st.caption("Starting a run needs a reviewer sign-in (it loads the shared app process).")
+    if st.form_submit_button("Start run", type="primary", disabled=not current.is_reviewer):
+        require_reviewer(current)  # checked on the server, not only by the disabled button
         job = EvalJob(list(runner.SUITES) if suite == "all" else [suite], mode, int(limit) or None,
                       None if compare == "(none)" else compare)
         st.session_state["eval_job"] = job.start()

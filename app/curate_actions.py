@@ -44,9 +44,13 @@ def check_and_save(session: Session, kb, name: str, data: bytes, allow_identifie
     found = pii_warnings(upload_text(name, data))
     if found and not allow_identifiers:
         return UploadResult(name, error=f"{name}: not stored. {found[0]} Tick the confirmation to store it anyway.")
+    try:
+        saved = save_upload(upload_dir(kb), checked, data)
+    except UploadRejected as exc:
+        return UploadResult(name, error=str(exc))
     if found:
         _audit(kb, session, "upload.identifiers_confirmed", "", name)
-    return UploadResult(name, save_upload(upload_dir(kb), checked, data))
+    return UploadResult(name, saved)
 
 
 def upload_text(name: str, data: bytes) -> str:

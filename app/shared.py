@@ -62,8 +62,20 @@ def sign_in_limiter(max_failures: int, window_minutes: int) -> SignInLimiter:
     return SignInLimiter(max_failures, window_minutes * 60.0)
 
 
+def _peer() -> str | None:
+    """The direct peer's IP address, when Streamlit knows it."""
+    ip = getattr(st.context, "ip_address", None)
+    return ip if isinstance(ip, str) and ip else None
+
+
 def client_address() -> str:
-    return getattr(st.context, "ip_address", None) or "unknown"
+    """The browser's address, for per-client sign-in limits. Behind a reverse proxy on loopback
+    the peer is the proxy, so the last X-Forwarded-For entry (the one the proxy added) is used."""
+    peer = _peer()
+    forwarded = (getattr(st.context, "headers", None) or {}).get("X-Forwarded-For", "")
+    if isinstance(forwarded, str) and forwarded and (peer is None or is_loopback(peer)):
+        return forwarded.split(",")[-1].strip() or "unknown"
+    return peer or "unknown"
 
 
 def _restore_from_cookie(config: AuthConfig) -> Session | None:
@@ -79,7 +91,7 @@ def session() -> Session:
     if SESSION_KEY not in st.session_state:
         config = auth_config()
         restored = _restore_from_cookie(config)
-        client = getattr(st.context, "ip_address", None)
+        client = _peer()
         st.session_state[SESSION_KEY] = restored or initial_session(config, settings().app_host, client)
     return st.session_state[SESSION_KEY]
 
@@ -136,7 +148,7 @@ def _audit_sign_in_failure(user: str, client: str, why: str) -> None:
 
 def local_setup_allowed(config: AuthConfig) -> bool:
     """The one-time setup form: no account exists at all, and both ends are on this machine."""
-    client = getattr(st.context, "ip_address", None)
+    client = _peer()
     return not config.has_accounts and is_loopback(settings().app_host) and (client is None or is_loopback(client))
 
 

@@ -8,8 +8,8 @@ to an LLM. Detected:
 - Dates of birth next to a name: a full date (day, month and year) near a "DOB" / "date of
   birth" / "born" cue and a person's name, or right after a titled name ("Mrs Jane Smith 3/4/1961").
 - Postcodes next to a name: a full UK postcode within a few words of a person's name.
-- Hospital numbers: an MRN / "hospital number" / "patient number" cue followed by an id,
-  or a letter prefix plus 6-8 digits (e.g. RX1234567).
+- Hospital numbers: an MRN / "hospital number" / "patient number" cue followed by an id
+  (e.g. "MRN RX1234567"), or, without a cue, one letter plus 6-8 digits (e.g. K1234567).
 
 >>> pii_warnings("Is 943 476 5919 immune?")
 ['This text looks like it contains patient-identifiable data (an NHS number). Remove it: questions and drafts are recorded.']
@@ -56,7 +56,9 @@ _HOSPITAL_CUED = re.compile(
     r"|case\s+(?:no\.?|number)|K\s*number)\s*[:#]?\s*([A-Z]{0,3}\d{5,10}[A-Z]?)\b",
     re.IGNORECASE,
 )
-_HOSPITAL_FORM = re.compile(r"\b[A-Z]{1,3}\d{6,8}\b")
+# Uncued: one capital letter then 6-8 digits. Two or three letters (PMC1234567, GenBank KF906251)
+# fired 151 times on COVID-QA's papers, so longer prefixes need a cue.
+_HOSPITAL_FORM = re.compile(r"\b[A-Z]\d{6,8}\b")
 NEAR = 60  # characters between a name and a date of birth or postcode
 
 

@@ -59,6 +59,7 @@ _HOSPITAL_CUED = re.compile(
 # Uncued: one capital letter then 6-8 digits. Two or three letters (PMC1234567, GenBank KF906251)
 # fired 151 times on COVID-QA's papers, so longer prefixes need a cue.
 _HOSPITAL_FORM = re.compile(r"\b[A-Z]\d{6,8}\b")
+WARNING_START = "This text looks like it contains patient-identifiable data"
 NEAR = 60  # characters between a name and a date of birth or postcode
 
 
@@ -130,7 +131,7 @@ def pii_warnings(text: str) -> list[str]:
     if not kinds:
         return []
     what = ", ".join(KINDS[k][0] for k in kinds)
-    return [f"This text looks like it contains patient-identifiable data ({what}). "
+    return [f"{WARNING_START} ({what}). "
             "Remove it: questions and drafts are recorded."]
 
 

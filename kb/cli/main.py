@@ -79,6 +79,10 @@ def ingest(
                 bar.update(tasks[stage], completed=done, total=total, detail=detail[:40])
 
             report = ingest_paths(kb, paths, sync=sync, progress=progress)
+        from kb.audit import record_cli_event
+
+        record_cli_event(kb.catalog, "ingest", detail=f"{', '.join(map(str, paths))}: added {report.added}, "
+                         f"updated {report.updated}, withdrawn {report.withdrawn}, failed {len(report.failed)}")
     if json_out:
         print_json(report.contract())
     else:
@@ -289,6 +293,10 @@ def cite(
         except UnicodeDecodeError:
             err(f"{draft}: not UTF-8 text; save the draft as UTF-8 and try again.")
             raise typer.Exit(2) from None
+    from kb.pii import pii_warnings
+
+    for warning in pii_warnings(text):  # before anything is searched
+        typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
     with open_kb(kb_dir) as kb:
         report = cite_json(kb, text, style)
     if json_out:

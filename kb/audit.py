@@ -267,6 +267,7 @@ def enforce_retention(catalog, days: int, user: str = "system", role: str = "sys
         return 0
     cutoff = _iso((now or _now()) - dt.timedelta(days=days))
     gone = catalog.execute("DELETE FROM audit_answers WHERE at < ?", (cutoff,))
+    gone += catalog.execute("DELETE FROM answers WHERE at < ?", (cutoff,))  # kb.ask(log=True)'s older log
     gone_events = catalog.execute("DELETE FROM audit_events WHERE at < ?", (cutoff,))
     if not (gone or gone_events or record_empty):
         return 0

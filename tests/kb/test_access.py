@@ -103,3 +103,27 @@ def test_bulletin_suggestions(access_kb):
     assert suggested <= {"public-leaflet", ""}
     members = cite_draft(access_kb, draft, threshold=0.0, filters=filters_for(MEMBER, SIGN_IN_ON))
     assert members[0].doc_id == "staff-only"
+
+
+def test_audience_view_covers_every_surface(access_kb):
+    """The app's pages get an AudienceView; each of its surfaces carries the audience to the store."""
+    from kb.access import AudienceView
+
+    view = AudienceView(access_kb, ANONYMOUS, SIGN_IN_ON)
+    access_kb.store.filters.clear()
+    assert {h.chunk.doc_id for h in view.search("needlestick injury staff", k=5)} == {"public-leaflet"}
+    answer = view.ask(QUESTION, log=True)
+    assert answer.id and {h.chunk.doc_id for h in answer.hits} == {"public-leaflet"}
+    drafts = cite_draft(view, "Staff must report every needlestick injury to occupational health on the same day.",
+                        threshold=0.0)  # the bulletin page passes the view, no filters
+    assert {r.doc_id for r in drafts} <= {"public-leaflet", ""}
+    assert [c.doc_id for c in view.chunks("public-leaflet")] and view.document("public-leaflet")
+    _queries_were_filtered(access_kb)
+    assert [d.doc_id for d in view.documents()] == ["public-leaflet"]
+    assert [d.doc_id for d in view.catalog.documents()] == ["public-leaflet"]
+    assert view.catalog.get("staff-only") is None and view.catalog.get("public-leaflet")
+    with pytest.raises(KBError, match="No document"):
+        view.document("staff-only")
+    member = AudienceView(access_kb, MEMBER, SIGN_IN_ON)
+    assert {d.doc_id for d in member.documents()} == {"public-leaflet", "staff-only"}
+    assert member.settings is access_kb.settings  # everything else is the shared KB

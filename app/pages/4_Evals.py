@@ -5,13 +5,18 @@ from pathlib import Path
 
 import streamlit as st
 import streamlit.components.v1 as components
-from shared import page_setup
+from shared import auth_config, page_setup
 
 from evals import runner
 from evals.jobs import EvalJob, question_view
+from kb.access import audience_for
 from kb.auth import require_reviewer
 
 kb, current = page_setup("Evals")
+if audience_for(current, auth_config()):  # eval reports quote members' documents
+    st.title("Evals")
+    st.info("Eval runs quote members' documents: sign in to see them.")
+    st.stop()
 st.title("Evals")
 st.caption("Retrieval and answer quality on the golden set and the external benchmarks, "
            "with BM25-only and dense-only baselines. Runs are saved under evals/runs/.")

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import streamlit as st
 import streamlit.components.v1 as components
-from shared import auth_config, page_setup
+from shared import auth_config, page_setup, sign_in_form
 
 from evals import runner
 from evals.jobs import EvalJob, question_view
@@ -20,6 +20,10 @@ if audience_for(current, auth_config()):  # eval reports quote members' document
 st.title("Evals")
 st.caption("Retrieval and answer quality on the golden set and the external benchmarks, "
            "with BM25-only and dense-only baselines. Runs are saved under evals/runs/.")
+
+if not current.is_reviewer:
+    with st.expander("Sign in as a reviewer to start runs"):
+        sign_in_form(auth_config(), "as a reviewer.", key="evals_sign_in")
 
 with st.form("start_run"):
     c1, c2, c3, c4 = st.columns(4)

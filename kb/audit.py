@@ -63,6 +63,13 @@ class AnswerRecord(_Record):
     embed_model: str = ""
     verdicts: list[dict[str, Any]] | None = None
     latency_ms: float = 0.0
+    settings: dict[str, Any] = Field(default_factory=dict)  # the retrieval and answer settings used
+
+
+# Settings that change what an answer says; recorded with every answer and used by replay.
+ANSWER_SETTINGS = ("store", "collection", "embedder", "embed_model", "llm", "llm_model", "chunk_tokens",
+                   "dense_k", "sparse_k", "rrf_k", "dense_weight", "sparse_weight", "fusion",
+                   "fusion_dense_prior", "fusion_gap_depth", "max_chunks_per_doc", "top_k", "answer_threshold")
 
 
 class AuditEvent(_Record):
@@ -75,7 +82,7 @@ class AuditEvent(_Record):
     detail: str = ""
 
 
-_JSON_FIELDS = {"pii_found", "filters", "retrieved", "citations", "warnings", "verdicts"}
+_JSON_FIELDS = {"pii_found", "filters", "retrieved", "citations", "warnings", "verdicts", "settings"}
 
 
 def _now() -> dt.datetime:
@@ -142,6 +149,7 @@ def record_answer(
         embed_model=(getattr(settings, "embed_model", "") or "packaged all-MiniLM-L6-v2") if settings else "",
         verdicts=[_plain(s) for s in sentences] if sentences is not None else None,
         latency_ms=float(latency_ms if latency_ms is not None else answer.timings_ms.get("total", 0.0)),
+        settings={k: getattr(settings, k) for k in ANSWER_SETTINGS if hasattr(settings, k)} if settings else {},
     )
     doc_ids = sorted({c.doc_id for c in answer.citations} | {r.doc_id for r in record.retrieved})
     catalog.execute(
@@ -316,7 +324,20 @@ def replay(kb, answer_id: str) -> ReplayReport:
     if mode == "generative" and kb.settings.llm == "none":
         notes.append("The answer was generative but no LLM is configured; replayed extractively.")
         mode = "extractive"
-    now = kb.ask(rec.question, filters=SearchFilters.model_validate(rec.filters), answer_mode=mode)
+    asker = kb
+    changed = {k: v for k, v in rec.settings.items() if k in ("dense_k", "sparse_k", "rrf_k", "dense_weight",
+               "sparse_weight", "fusion", "fusion_dense_prior", "fusion_gap_depth", "max_chunks_per_doc",
+               "top_k", "answer_threshold") and getattr(kb.settings, k, v) != v}
+    if changed:  # answer with the recorded settings, over the same store, model and catalog
+        from kb.service import KnowledgeBase
+
+        notes.append("Replayed with the recorded settings: " + ", ".join(f"{k}={v}" for k, v in changed.items()))
+        asker = KnowledgeBase(kb.settings.replace(**changed), embedder=kb.embedder, store=kb.store,
+                              catalog=kb.catalog)
+    for k in ("store", "embedder", "embed_model", "chunk_tokens"):
+        if k in rec.settings and getattr(kb.settings, k, None) != rec.settings[k]:
+            notes.append(f"{k} was {rec.settings[k]!r} and is now {getattr(kb.settings, k)!r}: not reproducible.")
+    now = asker.ask(rec.question, filters=SearchFilters.model_validate(rec.filters), answer_mode=mode)
     live = kb.catalog.live_versions(c["doc_id"] for c in rec.citations)
     replaced = sorted({c["doc_id"] for c in rec.citations if c["doc_id"] in live
                        and live[c["doc_id"]][0] != c["version"]})

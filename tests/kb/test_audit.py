@@ -184,3 +184,16 @@ def test_cli_users_add_prompts_and_writes_the_hash(cli_env):
     assert runner.invoke(app, ["users", "add", "x", "--role", "owner"], input="a\na\n").exit_code == 2
     (event,) = [e for e in audit.events(cli_env.catalog) if e.action == "users.add"]
     assert "ada as admin" in event.detail
+
+
+def test_replay_uses_the_recorded_settings(edge_kb):
+    from kb.service import KnowledgeBase
+
+    answer, rec = _record(edge_kb)
+    assert rec.settings["answer_threshold"] == 0.0 and rec.settings["fusion"] == edge_kb.settings.fusion
+    stricter = KnowledgeBase(edge_kb.settings.replace(answer_threshold=0.99), embedder=edge_kb.embedder,
+                             store=edge_kb.store, catalog=edge_kb.catalog)
+    assert not stricter.ask(QUESTION).answerable  # today's settings alone would refuse
+    report = audit.replay(stricter, rec.answer_id)
+    assert report.same, report.differences
+    assert any("answer_threshold=0.0" in n for n in report.notes)

@@ -94,15 +94,20 @@ def test_download(access_kb):
         document_for(access_kb, ANONYMOUS, SIGN_IN_ON, "staff-only")
 
 
+def _suggested(claims) -> set[str]:
+    return {c["doc_id"] for cl in claims for c in cl.citations} | {a["doc_id"] for cl in claims for a in cl.alternatives}
+
+
 def test_bulletin_suggestions(access_kb):
+    from kb.access import AudienceView
+
     access_kb.store.filters.clear()
     draft = "Staff must report every needlestick injury to occupational health on the same day."
-    results = cite_draft(access_kb, draft, threshold=0.0, filters=filters_for(ANONYMOUS, SIGN_IN_ON))
+    _, claims = cite_draft(AudienceView(access_kb, ANONYMOUS, SIGN_IN_ON), draft)  # as the Bulletin page calls it
     _queries_were_filtered(access_kb)
-    suggested = {r.doc_id for r in results} | {a["doc_id"] for r in results for a in r.alternatives}
-    assert suggested <= {"public-leaflet", ""}
-    members = cite_draft(access_kb, draft, threshold=0.0, filters=filters_for(MEMBER, SIGN_IN_ON))
-    assert members[0].doc_id == "staff-only"
+    assert claims and _suggested(claims) <= {"public-leaflet"}
+    _, member_claims = cite_draft(AudienceView(access_kb, MEMBER, SIGN_IN_ON), draft)
+    assert "staff-only" in _suggested(member_claims)
 
 
 def test_audience_view_covers_every_surface(access_kb):
@@ -114,9 +119,8 @@ def test_audience_view_covers_every_surface(access_kb):
     assert {h.chunk.doc_id for h in view.search("needlestick injury staff", k=5)} == {"public-leaflet"}
     answer = view.ask(QUESTION, log=True)
     assert answer.id and {h.chunk.doc_id for h in answer.hits} == {"public-leaflet"}
-    drafts = cite_draft(view, "Staff must report every needlestick injury to occupational health on the same day.",
-                        threshold=0.0)  # the bulletin page passes the view, no filters
-    assert {r.doc_id for r in drafts} <= {"public-leaflet", ""}
+    _, claims = cite_draft(view, "Staff must report every needlestick injury to occupational health on the same day.")
+    assert _suggested(claims) <= {"public-leaflet"}
     assert [c.doc_id for c in view.chunks("public-leaflet")] and view.document("public-leaflet")
     _queries_were_filtered(access_kb)
     assert [d.doc_id for d in view.documents()] == ["public-leaflet"]

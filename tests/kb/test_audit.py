@@ -14,17 +14,11 @@ from kb.auth import AuthConfig, Session
 from kb.cli import app
 from kb.curation import retire_document
 from kb.errors import KBError
-from kb.records import Answer, SearchFilters
+from kb.records import SearchFilters, SentenceCheck
 
 QUESTION = "What should staff do after a needlestick injury?"
 NHS = "943 476 5919"  # valid modulus-11 check digit
 TODAY = dt.datetime.now(dt.UTC).date()
-
-
-class CheckedAnswer(Answer):
-    """An Answer with the claim checker's per-sentence verdicts (the lead's pipeline adds this field)."""
-
-    sentences: list[dict] = []
 
 
 def _record(kb, session=Session("mo", "member"), question=QUESTION, **kw):
@@ -43,15 +37,17 @@ def test_answer_is_recorded_with_every_field(edge_kb):
     assert rec.warnings == answer.warnings
     assert rec.filters["include_superseded"] is False
     assert rec.mode == "extractive" and rec.backend == "edge" and rec.latency_ms > 0
-    assert rec.verdicts is None  # no checker verdicts on a plain Answer
+    assert rec.verdicts == [s.model_dump(mode="json") for s in answer.sentences]  # the checker's verdicts
     assert abs((rec.at - dt.datetime.now(dt.UTC)).total_seconds()) < 60
 
 
 def test_checker_verdicts_are_recorded(edge_kb):
     plain = edge_kb.ask(QUESTION)
-    checked = CheckedAnswer(**plain.model_dump(), sentences=[{"text": "x", "verdict": "supported"}])
+    checked = plain.model_copy(update={"sentences": [SentenceCheck(text="x", citations=[1], verdict="unsupported",
+                                                                   verified=False, support=0.2, reason="why")]})
     answer_id = audit.record_answer(edge_kb.catalog, checked, "rita", "reviewer", None, edge_kb.settings)
-    assert audit.answer(edge_kb.catalog, answer_id).verdicts == [{"text": "x", "verdict": "supported"}]
+    (verdict,) = audit.answer(edge_kb.catalog, answer_id).verdicts
+    assert verdict["verdict"] == "unsupported" and verdict["reason"] == "why" and verdict["citations"] == [1]
 
 
 def test_stored_question_is_redacted(edge_kb):
@@ -68,7 +64,7 @@ def test_stored_question_is_redacted(edge_kb):
 def test_export_round_trips_every_field(edge_kb):
     _record(edge_kb)
     plain = edge_kb.ask(QUESTION)
-    checked = CheckedAnswer(**plain.model_dump(), sentences=[{"text": "a, \"b\"\nc", "verdict": "unsupported"}])
+    checked = plain.model_copy(update={"sentences": [SentenceCheck(text='a, "b"\nc', verdict="unsupported")]})
     audit.record_answer(edge_kb.catalog, checked, "rita", "reviewer", SearchFilters(topics=["t"]),
                         edge_kb.settings, channel="api", latency_ms=12.5)
     records = audit.answers(edge_kb.catalog, since=TODAY)

@@ -144,5 +144,10 @@ def test_ask_is_audited_redacted_and_replayable(cli):
     report = json.loads(replay.stdout)
     assert report["same"] and "redacted" in report["notes"][0]
     today = dt.date.today().isoformat()
-    events = cli("audit", "export", "--since", today, "--kind", "events").stdout.splitlines()
-    assert any(json.loads(e)["action"] == "ingest" for e in events)
+    assert cli("docs", "retire", "lone-working-policy-2024").exit_code == 0
+    assert cli("docs", "restore", "lone-working-policy-2024").exit_code == 0
+    events = [json.loads(e) for e in cli("audit", "export", "--since", today, "--kind", "events").stdout.splitlines()]
+    assert any(e["action"] == "ingest" for e in events)
+    changes = [(e["action"], e["doc_id"], e["role"]) for e in events]
+    assert changes[-2:] == [("retire", "lone-working-policy-2024", "cli"), ("restore", "lone-working-policy-2024", "cli")]
+    assert all(e["user"] for e in events)  # who: the operating-system user

@@ -63,12 +63,14 @@ def upload_tab(kb, session: Session) -> None:
         for i, f in enumerate(files):
             metas.append(_meta_fields(i, f.name, doc_ids))
             st.divider()
+        allow_pii = st.checkbox("I have checked these files: store them even if they look like they "
+                                "contain patient-identifiable data", key="upload_allow_pii")
         submitted = st.form_submit_button("Save and ingest", type="primary")
     if not submitted:
         return
     saved, messages = [], []
     for f, meta in zip(files, metas, strict=True):
-        result = actions.check_and_save(session, kb, f.name, f.getvalue())
+        result = actions.check_and_save(session, kb, f.name, f.getvalue(), allow_pii)
         if result.error:
             messages.append(("error", result.error))
             continue

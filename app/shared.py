@@ -11,12 +11,28 @@ from pathlib import Path
 import streamlit as st
 from theme import CSS
 
-from kb.auth import AuthConfig, Session, can_read, initial_session, load_auth_config, sign_in
+from kb.access import AudienceView
+from kb.auth import (
+    AccessDenied,
+    AuthConfig,
+    Session,
+    SignInLimiter,
+    can_read,
+    initial_session,
+    is_loopback,
+    issue_token,
+    load_auth_config,
+    session_from_token,
+    session_secret,
+    sign_in,
+)
 from kb.service import KnowledgeBase
 from kb.settings import Settings, load_settings
 
 APP_DIR = Path(__file__).resolve().parent
 SESSION_KEY = "kb_session"
+COOKIE = "kb_session"  # the signed session token (kb.auth.issue_token), so sign-in survives a reload
+_COOKIE_KEY = "kb_cookie_pending"
 
 
 @st.cache_resource(show_spinner="Opening the knowledge base…")
@@ -42,30 +58,108 @@ def auth_config() -> AuthConfig:
     return load_auth_config(settings())
 
 
+@st.cache_resource
+def sign_in_limiter(max_failures: int, window_minutes: int) -> SignInLimiter:
+    """One limiter per process, shared by every browser session."""
+    return SignInLimiter(max_failures, window_minutes * 60.0)
+
+
+def _peer() -> str | None:
+    """The direct peer's IP address, when Streamlit knows it."""
+    ip = getattr(st.context, "ip_address", None)
+    return ip if isinstance(ip, str) and ip else None
+
+
+def client_address() -> str:
+    """The browser's address, for per-client sign-in limits. Behind a reverse proxy on loopback
+    the peer is the proxy, so the last X-Forwarded-For entry (the one the proxy added) is used."""
+    peer = _peer()
+    forwarded = (getattr(st.context, "headers", None) or {}).get("X-Forwarded-For", "")
+    if isinstance(forwarded, str) and forwarded and (peer is None or is_loopback(peer)):
+        return forwarded.split(",")[-1].strip() or "unknown"
+    return peer or "unknown"
+
+
+def _restore_from_cookie(config: AuthConfig) -> Session | None:
+    token = (getattr(st.context, "cookies", None) or {}).get(COOKIE)
+    if not token:
+        return None
+    return session_from_token(session_secret(settings().kb_dir), token, config)
+
+
 def session() -> Session:
-    """This browser session's sign-in state (a member in local mode until someone signs in)."""
+    """This browser session's sign-in state: a token cookie from an earlier sign-in, the demo
+    curator (loopback only), or anonymous (a member in local mode)."""
     if SESSION_KEY not in st.session_state:
-        st.session_state[SESSION_KEY] = initial_session(auth_config())
+        config = auth_config()
+        restored = _restore_from_cookie(config)
+        client = _peer()
+        st.session_state[SESSION_KEY] = restored or initial_session(config, settings().app_host, client)
     return st.session_state[SESSION_KEY]
 
 
-def sign_in_form(config: AuthConfig, purpose: str) -> None:
-    """A labelled sign-in form; on success the session becomes that user."""
-    with st.form("sign_in", border=True):
+def _set_cookie(token: str | None, hours: float = 0) -> None:
+    """Queue the cookie change; it is written by the next full run (`_write_cookie`)."""
+    st.session_state[_COOKIE_KEY] = (token or "", int(hours * 3600) if token else 0)
+
+
+def _write_cookie() -> None:
+    pending = st.session_state.pop(_COOKIE_KEY, None)
+    if pending is None:
+        return
+    token, max_age = pending
+    st.html(
+        "<script>document.cookie=" + repr(f"{COOKIE}={token}; Path=/; Max-Age={max_age}; SameSite=Strict")
+        + "+(location.protocol==='https:'?'; Secure':'');</script>",
+        unsafe_allow_javascript=True,
+    )
+
+
+def sign_in_form(config: AuthConfig, purpose: str, key: str = "sign_in") -> None:
+    """A labelled sign-in form; on success the session becomes that user (and survives a reload)."""
+    with st.form(key, border=True):
         st.markdown(f"**Sign in** {purpose}")
-        user = st.text_input("User name", autocomplete="username")
-        password = st.text_input("Password", type="password", autocomplete="current-password")
+        user = st.text_input("User name", autocomplete="username", key=f"{key}_user")
+        password = st.text_input("Password", type="password", autocomplete="current-password",
+                                 key=f"{key}_password")
         if st.form_submit_button("Sign in", type="primary"):
-            found = sign_in(config, user, password)
+            s = settings()
+            client = client_address()
+            try:
+                found = sign_in(config, user, password, client,
+                                sign_in_limiter(s.signin_max_failures, s.signin_window_minutes))
+            except AccessDenied as exc:
+                _audit_sign_in_failure(user, client, "rate limited")
+                st.error(str(exc))
+                return
             if found is None:
+                _audit_sign_in_failure(user, client, "wrong name or password")
                 st.error("The user name or password is not right. Try again, or ask an administrator.")
             else:
                 st.session_state[SESSION_KEY] = found
+                _set_cookie(issue_token(session_secret(s.kb_dir), found, config, s.session_hours), s.session_hours)
                 st.rerun()
 
 
-def page_setup(title: str) -> tuple[KnowledgeBase, Session]:
-    """Configure the page, apply the style, check access, and return (kb, session)."""
+def _audit_sign_in_failure(user: str, client: str, why: str) -> None:
+    from kb.audit import record_event
+
+    record_event(get_kb().catalog, "sign_in.failed", user.strip()[:64] or "(empty)", "anonymous",
+                 detail=f"{why}, from {client}")
+
+
+def local_setup_allowed(config: AuthConfig) -> bool:
+    """The one-time setup form: no account exists at all, and both ends are on this machine."""
+    client = _peer()
+    return not config.has_accounts and is_loopback(settings().app_host) and (client is None or is_loopback(client))
+
+
+def page_setup(title: str) -> tuple[AudienceView, Session]:
+    """Configure the page, apply the style, check access, and return (kb, session).
+
+    The kb is an `AudienceView`: search, ask, the Library, citation links, downloads and
+    bulletin suggestions only ever see the documents this user may receive.
+    """
     st.set_page_config(page_title=f"{title} · OH knowledge base", layout="wide",
                        initial_sidebar_state="auto")
     st.html(f"<style>{CSS}</style>")
@@ -75,12 +169,13 @@ def page_setup(title: str) -> tuple[KnowledgeBase, Session]:
     )
     config = auth_config()
     current = session()
+    _write_cookie()
     if not can_read(current, config):
         st.title(title)
         sign_in_form(config, "to use the knowledge base.")
         st.stop()
     _sidebar_account(current)
-    return get_kb(), current
+    return AudienceView(get_kb(), current, config), current
 
 
 def _sidebar_account(current: Session) -> None:
@@ -90,6 +185,10 @@ def _sidebar_account(current: Session) -> None:
             st.caption(f"Signed in as **{current.user}**, {current.role}{note}")
             if st.button("Sign out", key="sign_out"):
                 st.session_state[SESSION_KEY] = Session()
+                _set_cookie(None)
                 st.rerun()
-        else:
+        elif auth_config().local_mode:
             st.caption("Local mode: you can Ask and use the Library. Curate needs a curator sign-in.")
+        else:
+            st.caption("You see public documents only. Sign in to see members' documents.")
+            sign_in_form(auth_config(), "to see members' documents.", key="sidebar_sign_in")

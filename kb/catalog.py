@@ -76,6 +76,30 @@ CREATE TABLE IF NOT EXISTS events (
 );
 """
 
+# Audit (kb/audit.py owns these). Portable SQL: the same DDL runs on SQLite and PostgreSQL.
+_AUDIT_SCHEMA = """
+CREATE TABLE IF NOT EXISTS audit_answers (
+    answer_id TEXT PRIMARY KEY,
+    at TEXT NOT NULL,
+    user_name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    question TEXT NOT NULL,
+    doc_ids TEXT NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_answers_at ON audit_answers (at);
+CREATE TABLE IF NOT EXISTS audit_events (
+    event_id TEXT PRIMARY KEY,
+    at TEXT NOT NULL,
+    user_name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    action TEXT NOT NULL,
+    doc_id TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_events_at ON audit_events (at);
+"""
+
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -94,6 +118,7 @@ class Catalog:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA busy_timeout=10000")
             self._conn.executescript(_SCHEMA)
+            self._conn.executescript(_AUDIT_SCHEMA)
 
     def close(self) -> None:
         with self._lock:
@@ -297,3 +322,14 @@ class Catalog:
             d["chunk_ids"] = json.loads(d["chunk_ids"])
             out.append(d)
         return out
+
+    # ------------------------------------------------------------ plain SQL for kb/audit.py
+    # Statements use `?` placeholders and portable SQL only (no rowid, no SQLite functions).
+
+    def execute(self, sql: str, params: Iterable = ()) -> int:
+        """Run one write statement in its own transaction; returns the rows it changed."""
+        with self.transaction() as conn:
+            return conn.execute(sql, tuple(params)).rowcount
+
+    def query(self, sql: str, params: Iterable = ()) -> list[dict]:
+        return [dict(r) for r in self._query(sql, params)]

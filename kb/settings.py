@@ -130,6 +130,12 @@ SETTINGS: tuple[Setting, ...] = (
             "With API keys configured, serve requests without a key as public callers (public documents only)."),
     Setting("api_max_body_kb", 256, "KB_API_MAX_BODY_KB", "Largest API request body, in KB (413 above it)."),
     Setting("api_rate_limit", 120, "KB_API_RATE_LIMIT", "API requests per minute per key (or per client address without a key); 429 above it."),
+    # access (issue 13): accounts, sessions, sign-in limits, audit retention
+    Setting("users_file", "", "KB_USERS_FILE", "Accounts file written by `kb users add` (default KB_DIR/users.toml)."),
+    Setting("session_hours", 12, "KB_SESSION_HOURS", "How long an app sign-in lasts (signed session token)."),
+    Setting("signin_max_failures", 5, "KB_SIGNIN_MAX_FAILURES", "Failed sign-ins per user name or client before a pause."),
+    Setting("signin_window_minutes", 15, "KB_SIGNIN_WINDOW_MINUTES", "Window (and pause) for counting failed sign-ins."),
+    Setting("audit_retention_days", 2922, "KB_AUDIT_RETENTION_DAYS", "Audit records older than this many days are deleted (0: keep for ever)."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -184,6 +190,11 @@ class Settings:
     api_allow_anonymous: bool = False
     api_max_body_kb: int = 256
     api_rate_limit: int = 120
+    users_file: str = ""
+    session_hours: int = 12
+    signin_max_failures: int = 5
+    signin_window_minutes: int = 15
+    audit_retention_days: int = 2922
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property

@@ -5,15 +5,25 @@ from pathlib import Path
 
 import streamlit as st
 import streamlit.components.v1 as components
-from shared import page_setup
+from shared import auth_config, page_setup, sign_in_form
 
 from evals import runner
 from evals.jobs import EvalJob, question_view
+from kb.access import audience_for
+from kb.auth import require_reviewer
 
 kb, current = page_setup("Evals")
+if audience_for(current, auth_config()):  # eval reports quote members' documents
+    st.title("Evals")
+    st.info("Eval runs quote members' documents: sign in to see them.")
+    st.stop()
 st.title("Evals")
 st.caption("Retrieval and answer quality on the golden set and the external benchmarks, "
            "with BM25-only and dense-only baselines. Runs are saved under evals/runs/.")
+
+if not current.is_reviewer:
+    with st.expander("Sign in as a reviewer to start runs"):
+        sign_in_form(auth_config(), "as a reviewer.", key="evals_sign_in")
 
 with st.form("start_run"):
     c1, c2, c3, c4 = st.columns(4)
@@ -22,7 +32,10 @@ with st.form("start_run"):
     limit = c3.number_input("Limit (0 = default)", min_value=0, value=0, step=50)
     past = [r["run_id"] for r in runner.list_runs()]
     compare = c4.selectbox("Compare with", ["(none)", *past])
-    if st.form_submit_button("Start run", type="primary"):
+    if not current.is_reviewer:
+        st.caption("Starting a run needs a reviewer sign-in (it loads the shared app process).")
+    if st.form_submit_button("Start run", type="primary", disabled=not current.is_reviewer):
+        require_reviewer(current)  # checked on the server, not only by the disabled button
         job = EvalJob(list(runner.SUITES) if suite == "all" else [suite], mode, int(limit) or None,
                       None if compare == "(none)" else compare)
         st.session_state["eval_job"] = job.start()

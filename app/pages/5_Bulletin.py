@@ -8,6 +8,7 @@ import streamlit as st
 from shared import page_setup
 
 from kb.bulletin import cite_json
+from kb.pii import pii_warnings
 
 kb, _session = page_setup("Bulletin")
 st.title("Bulletin citations")
@@ -20,9 +21,11 @@ draft = st.text_area("Bulletin draft", height=220, key="bulletin_draft",
                      placeholder="This autumn's staff flu campaign starts in October ...")
 style = st.radio("Reference style", ["markdown", "plain"], horizontal=True,
                  format_func=lambda s: "Markdown with links" if s == "markdown" else "Plain text")
+for warning in pii_warnings(draft):  # shown before anything is searched, stored or sent
+    st.warning(warning + " Remove it before the draft is published or shared.")
 if st.button("Find citations", type="primary", disabled=not draft.strip()):
     with st.spinner("Checking each claim against the library…"):
-        st.session_state["bulletin_report"] = cite_json(kb, draft, style)
+        st.session_state["bulletin_report"] = cite_json(kb, draft, style)  # kb: this reader's audience only
 
 report = st.session_state.get("bulletin_report")
 if report:

@@ -1,7 +1,8 @@
-"""`kb auth`: make password hashes for the `[auth]` table of kb.toml."""
+"""`kb auth` (password hashes for kb.toml) and `kb users` (accounts in the users file)."""
 
 from __future__ import annotations
 
+import getpass
 from typing import Annotated
 
 import typer
@@ -46,3 +47,55 @@ def hash_key_cmd(
         raise typer.Exit(2) from None
     typer.echo(f"API key (give it to the caller; it is not stored): {key}")
     typer.echo(f'\n[api.keys.{name}]\nrole = "{role}"\nhash = "{hash_api_key(key)}"')
+
+
+users_app = typer.Typer(help="Accounts for the app: add users with a role (member, curator, reviewer, admin).",
+                        no_args_is_help=True)
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="The user name to sign in with.")],
+    role: Annotated[str, typer.Option("--role", help="member, curator, reviewer or admin.")] = "member",
+    password: Annotated[
+        str, typer.Option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+                          help="The password (prompted, hidden, when not given).")
+    ] = "",
+) -> None:
+    """Add (or reset) an account: the password hash is written to the users file (mode 0600)."""
+    from kb.audit import record_event
+    from kb.auth import ROLES, hash_password, users_file_path, write_user
+    from kb.catalog import Catalog
+    from kb.cli.common import err, fail_cleanly, settings_for
+
+    if role not in ROLES:
+        err(f"unknown role {role!r}; choose from {', '.join(ROLES)}")
+        raise typer.Exit(2)
+    with fail_cleanly():
+        settings = settings_for()
+        path = users_file_path(settings)
+        write_user(path, name, role, hash_password(password))
+        catalog = Catalog(settings.catalog_path)
+        try:
+            record_event(catalog, "users.add", getpass.getuser(), "cli", detail=f"{name} as {role} in {path}")
+        finally:
+            catalog.close()
+    typer.echo(f"{name} can now sign in as {role} (written to {path}).")
+
+
+@users_app.command("list")
+def users_list(json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False) -> None:
+    """List the configured accounts and their roles (never the hashes)."""
+    from kb.auth import ROLE_TABLES, load_auth_config
+    from kb.cli.common import fail_cleanly, print_json, settings_for
+
+    with fail_cleanly():
+        config = load_auth_config(settings_for())
+    rows = [{"user": u, "role": r} for t, r in ROLE_TABLES.items() for u in sorted(getattr(config, t))]
+    if json_out:
+        print_json({"users": rows})
+        return
+    if not rows:
+        typer.echo("No accounts yet. Add the first with: kb users add NAME --role admin")
+    for row in rows:
+        typer.echo(f"{row['user']:<24} {row['role']}")

@@ -78,6 +78,7 @@ def retire(doc_id: str, json_out: JsonOption = False, kb_dir: KbDirOption = None
 
     with open_kb(kb_dir) as kb:
         doc = retire_document(kb, doc_id)
+        _audit(kb, "retire", doc_id)
     _done(json_out, doc, f"{doc_id} is now withdrawn.")
 
 
@@ -88,6 +89,7 @@ def supersede(old_id: str, new_id: str, json_out: JsonOption = False, kb_dir: Kb
 
     with open_kb(kb_dir) as kb:
         old, _ = supersede_document(kb, old_id, new_id)
+        _audit(kb, "supersede", old_id, f"superseded by {new_id}")
     _done(json_out, old, f"{old_id} is now superseded by {new_id}.")
 
 
@@ -98,7 +100,15 @@ def restore(doc_id: str, json_out: JsonOption = False, kb_dir: KbDirOption = Non
 
     with open_kb(kb_dir) as kb:
         doc = restore_document(kb, doc_id)
+        _audit(kb, "restore", doc_id)
     _done(json_out, doc, f"{doc_id} is current again.")
+
+
+def _audit(kb, action: str, doc_id: str, detail: str = "") -> None:
+    """Record who (the operating-system user) changed the library, for `kb audit`."""
+    from kb.audit import record_cli_event
+
+    record_cli_event(kb.catalog, action, doc_id, detail)
 
 
 def _done(json_out: bool, doc, message: str) -> None:

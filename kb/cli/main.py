@@ -9,7 +9,8 @@ from typing import Annotated
 
 import typer
 
-from kb.cli.auth_cmd import auth_app
+from kb.cli.audit_cmd import audit_app
+from kb.cli.auth_cmd import auth_app, users_app
 from kb.cli.common import (
     JsonOption,
     KbDirOption,
@@ -36,6 +37,8 @@ app = typer.Typer(
 app.add_typer(docs_app, name="docs")
 app.add_typer(auth_app, name="auth")
 app.add_typer(llm_app, name="llm")
+app.add_typer(users_app, name="users")
+app.add_typer(audit_app, name="audit")
 app.command("eval")(eval_command)
 app.command("serve")(serve_command)
 app.command("mcp")(mcp_command)
@@ -80,6 +83,10 @@ def ingest(
                 bar.update(tasks[stage], completed=done, total=total, detail=detail[:40])
 
             report = ingest_paths(kb, paths, sync=sync, progress=progress)
+        from kb.audit import record_cli_event
+
+        record_cli_event(kb.catalog, "ingest", detail=f"{', '.join(map(str, paths))}: added {report.added}, "
+                         f"updated {report.updated}, withdrawn {report.withdrawn}, failed {len(report.failed)}")
     if json_out:
         print_json(report.contract())
     else:
@@ -179,7 +186,9 @@ def ask(
             for item in read_queries(queries):
                 print_json(answer_json(kb.ask(item["query"], filters=filters), item["id"]))
             return
-        answer = kb.ask(question, filters=filters, log=True)
+        from kb.access import ask_as, cli_session
+
+        answer = ask_as(kb, *cli_session(kb.settings), question, filters=filters, channel="cli")
     if json_out:
         print_json(answer_json(answer))
         return
@@ -292,6 +301,10 @@ def cite(
         except UnicodeDecodeError:
             err(f"{draft}: not UTF-8 text; save the draft as UTF-8 and try again.")
             raise typer.Exit(2) from None
+    from kb.pii import pii_warnings
+
+    for warning in pii_warnings(text):  # before anything is searched
+        typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
     with open_kb(kb_dir) as kb:
         report = cite_json(kb, text, style)
     if json_out:

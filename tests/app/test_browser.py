@@ -203,3 +203,23 @@ def test_curator_uploads_docx_then_ask_cites_it(server, page):
     playwright_api.expect(answer).to_contain_text("250 ml")
     playwright_api.expect(page.locator("article.kb-card h4").first).to_contain_text("Zephyr Ward")
     page.screenshot(path=str(SHOTS / "ask-new-document.png"))
+
+
+def test_sign_in_survives_a_reload_and_sign_out_ends_it(server, page):
+    page.goto(server["base"] + "/Curate")
+    page.get_by_role("textbox", name="User name").fill(CURATOR)
+    page.get_by_role("textbox", name="Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    playwright_api.expect(page.locator("input[type=file]")).to_be_attached(timeout=30_000)
+    page.wait_for_timeout(500)  # let the token cookie be written
+    cookies = {c["name"]: c for c in page.context.cookies()}
+    assert "kb_session" in cookies and PASSWORD not in cookies["kb_session"]["value"]
+    page.reload()
+    playwright_api.expect(page.get_by_text(f"Signed in as {CURATOR}")).to_be_visible(timeout=30_000)
+    playwright_api.expect(page.locator("input[type=file]")).to_be_attached()
+    page.get_by_role("button", name="Sign out").click()
+    playwright_api.expect(page.get_by_role("textbox", name="User name")).to_be_visible(timeout=30_000)
+    page.wait_for_timeout(500)
+    page.reload()
+    playwright_api.expect(page.get_by_role("textbox", name="User name")).to_be_visible(timeout=30_000)
+    assert not page.locator("input[type=file]").count()

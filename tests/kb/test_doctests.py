@@ -6,7 +6,8 @@ import importlib
 import pytest
 
 MODULES = ["kb.tables", "kb.terms", "kb.vocabulary", "kb.verify.quantities", "kb.verify.polarity",
-           "kb.verify.entities", "kb.verify.untrusted", "kb.sentences", "ingest.loaders.tables"]
+           "kb.verify.entities", "kb.verify.untrusted", "kb.sentences", "ingest.loaders.tables",
+           "kb.pii", "kb.access", "kb.auth"]
 
 
 @pytest.mark.parametrize("name", MODULES)

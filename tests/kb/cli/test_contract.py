@@ -126,3 +126,28 @@ def test_docs_list_show_supersede_retire_restore(cli):
     assert cli("docs", "supersede", "lone-working-policy-2024", "hiv-pep-occupational-2025").exit_code == 0
     assert cli("docs", "restore", "lone-working-policy-2024").exit_code == 0
     assert cli("docs", "show", "no-such-doc").exit_code == 2
+
+
+def test_ask_is_audited_redacted_and_replayable(cli):
+    import datetime as dt
+
+    result = cli("ask", "Patient NHS number 943 476 5919: when should HIV PEP be started after an injury?", "--json")
+    assert result.exit_code == 0, result.output
+    a = json.loads(result.stdout)
+    assert any("patient-identifiable" in w for w in a["warnings"])
+    assert "5919" not in a["question"]  # redacted before it was searched
+    shown = json.loads(cli("audit", "show", a["id"]).stdout)
+    assert shown["channel"] == "cli" and shown["role"] == "member" and "[NHS number]" in shown["question"]
+    assert [c["chunk_id"] for c in shown["citations"]] == [c["chunk_id"] for c in a["citations"]]
+    replay = cli("audit", "replay", a["id"], "--json")
+    assert replay.exit_code == 0, replay.output
+    report = json.loads(replay.stdout)
+    assert report["same"] and "redacted" in report["notes"][0]
+    today = dt.date.today().isoformat()
+    assert cli("docs", "retire", "lone-working-policy-2024").exit_code == 0
+    assert cli("docs", "restore", "lone-working-policy-2024").exit_code == 0
+    events = [json.loads(e) for e in cli("audit", "export", "--since", today, "--kind", "events").stdout.splitlines()]
+    assert any(e["action"] == "ingest" for e in events)
+    changes = [(e["action"], e["doc_id"], e["role"]) for e in events]
+    assert changes[-2:] == [("retire", "lone-working-policy-2024", "cli"), ("restore", "lone-working-policy-2024", "cli")]
+    assert all(e["user"] for e in events)  # who: the operating-system user

@@ -21,6 +21,7 @@ from kb.catalog import Catalog
 from kb.embedder import Embedder, open_embedder
 from kb.errors import KBError
 from kb.mapping import chunk_from_payload
+from kb.pii import pii_warnings, redact
 from kb.records import Answer, Chunk, Document, Hit, SearchFilters
 from kb.retrieval import HybridRetriever, Mode, RetrievalConfig
 from kb.settings import Settings
@@ -145,10 +146,14 @@ class KnowledgeBase:
         if not question.strip():
             raise KBError("The question is empty. Type a question about the OH library.")
         answer_mode = answer_mode or ("extractive" if self.settings.llm == "none" else "generative")
-        answer = self.pipeline.run(question, filters, k, mode, answer_mode, on_token)
+        # Patient identifiers never reach search, an LLM or a log: the question is redacted first.
+        pii = pii_warnings(question)
+        answer = self.pipeline.run(redact(question) if pii else question, filters, k, mode, answer_mode, on_token)
+        if pii:
+            answer = answer.model_copy(update={"warnings": pii + answer.warnings})
         if log:
             answer = answer.model_copy(
-                update={"id": self.catalog.log_answer(question, answer.answerable, answer.model_dump_json())}
+                update={"id": self.catalog.log_answer(answer.question, answer.answerable, answer.model_dump_json())}
             )
         return answer
 

@@ -75,7 +75,7 @@ def figures(cases: list[CheckerCase], assessed, t: Thresholds, split: str | None
 
 def _rates(cases: list[CheckerCase], assessed, idx: list[int], t: Thresholds) -> dict[str, float]:
     n = {"true": 0, "pert": 0, "off": 0}
-    got = {"true_sup": 0, "true_con": 0, "pert_sup": 0, "pert_con": 0, "off_sup": 0}
+    got = {"true_sup": 0, "true_con": 0, "pert_sup": 0, "pert_con": 0, "off_sup": 0, "off_con": 0}
     for i in idx:
         ass, k = assessed[i]
         v = decide(ass, k, t).verdict
@@ -87,6 +87,7 @@ def _rates(cases: list[CheckerCase], assessed, idx: list[int], t: Thresholds) ->
         elif kind == "offtopic":
             n["off"] += 1
             got["off_sup"] += v == "supported"
+            got["off_con"] += v == "contradicted"
         else:
             n["pert"] += 1
             got["pert_sup"] += v == "supported"
@@ -112,7 +113,8 @@ def fit(cases: list[CheckerCase], assessed) -> Thresholds:
     for c_align, margin in itertools.product([x / 100 for x in range(35, 76, 5)], [0.0, 0.02, 0.05, 0.1, 0.2, 1.0]):
         t = replace(best, conflict_align=c_align, conflict_margin=margin)
         r = _rates(cases, assessed, idx, t)
-        j = r["true_sup"] - 2 * r["pert_sup"] - 2 * r["off_sup"] + 0.5 * r["pert_con"] - 2 * r["true_con"]
+        j = (r["true_sup"] - 2 * r["pert_sup"] - 2 * r["off_sup"] + 0.5 * r["pert_con"] - 2 * r["true_con"]
+             - 0.25 * r["off_con"])  # an unrelated claim is "no support", not "contradicts"
         if best_cj is None or j > best_cj:
             best_c, best_cj = t, j
     return best_c

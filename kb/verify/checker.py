@@ -119,7 +119,8 @@ class _Span:
 # A sentence that reports what older guidance said ("The 2018 edition recommended ...", "has been
 # replaced") can show a contradiction but never supports a claim.
 _HISTORICAL = re.compile(r"\b(?:editions?|previous(?:ly)?|formerly|used to|(?:has|have|was|were) been replaced|"
-                         r"(?:was|were) replaced|replaces the|superseded)\b", re.IGNORECASE)
+                         r"(?:was|were) replaced|replaces|replaced by|superseded|instead of|rather than)\b",
+                         re.IGNORECASE)
 
 
 def is_historical(text: str) -> bool:
@@ -206,8 +207,13 @@ class RuleChecker:
             return []
         c_terms = topic_terms(claim)
         # Coverage is cheap: embed only the spans that share most of the claim's rare terms.
-        covered = sorted(((weighted_coverage(c_terms, content_terms(s.text)), i, s) for i, s in enumerate(spans)),
-                         key=lambda x: (-x[0], x[1]))[: self.thresholds.embed_candidates]
+        # Ties (many spans hold every topic term) break on the claim's other terms, its numbers
+        # included, then on shorter spans.
+        all_terms = content_terms(claim)
+        keyed = [(weighted_coverage(c_terms, t := content_terms(s.text)), weighted_coverage(all_terms, t), i, s)
+                 for i, s in enumerate(spans)]
+        keyed.sort(key=lambda x: (-x[0], -x[1], len(x[3].text)))
+        covered = [(cov, i, s) for cov, _, i, s in keyed[: self.thresholds.embed_candidates]]
         vecs = self.vectors([claim, *(s.text for _, _, s in covered)])
         cv = vecs[0]
         scored = []

@@ -69,10 +69,18 @@ def negated_terms(text: str) -> set[str]:
     return out
 
 
-def _words(text: str) -> set[str]:
-    low = " " + " ".join(tokens(text)) + " "
-    found = {w for w in OPPOSITES if (" " + w + " ") in low}
-    return found
+CONTEXT = 3  # content words either side that an opposite word must share with the claim's
+
+
+def _contexts(text: str) -> dict[str, set[str]]:
+    """Each opposite word in `text` with the content words around it."""
+    toks = tokens(normalise_negation(text))
+    out: dict[str, set[str]] = {}
+    for i, t in enumerate(toks):
+        if t in OPPOSITES:
+            near = [stem(u) for u in toks[max(0, i - 6) : i] + toks[i + 1 : i + 7] if u not in _STOP]
+            out.setdefault(t, set()).update(near[:CONTEXT * 2])
+    return out
 
 
 def polarity_conflict(claim: str, source: str) -> str | None:
@@ -87,9 +95,9 @@ def polarity_conflict(claim: str, source: str) -> str | None:
         if word in c_neg:
             return f"the claim negates '{word}', the source does not"
         return f"the source negates '{word}', the claim does not"
-    c_words, s_words = _words(claim), _words(source)
-    for w in sorted(c_words - s_words):
-        opposite = OPPOSITES[w] & (s_words - c_words)
-        if opposite:
-            return f"the claim says '{w}', the source says '{sorted(opposite)[0]}'"
+    c_ctx, s_ctx = _contexts(claim), _contexts(source)
+    for w in sorted(set(c_ctx) - set(s_ctx)):
+        for o in sorted(OPPOSITES[w] & (set(s_ctx) - set(c_ctx))):
+            if c_ctx[w] & s_ctx[o]:  # about the same thing: "start of the shift" / "stop of the shift"
+                return f"the claim says '{w}', the source says '{o}'"
     return None

@@ -37,8 +37,10 @@ class IngestJob:
     @property
     def fraction(self) -> float:
         order = {"queued": 0, "scan": 0, "parse": 1, "embed": 2, "store": 3}
-        step = order.get(self.stage, 3)
         within = self.done / self.total if self.total else 0.0
+        if self.stage == "ingest":  # the streaming pipeline reports documents done of all
+            return 1.0 if not self.running else min(0.99, within)
+        step = order.get(self.stage, 3)
         return 1.0 if not self.running else min(0.99, (step + within) / 4)
 
     @property
@@ -46,7 +48,7 @@ class IngestJob:
         if not self.running:
             return "Finished" if not self.error else "Stopped with an error"
         names = {"queued": "Waiting", "scan": "Checking files", "parse": "Reading",
-                 "embed": "Embedding", "store": "Storing"}
+                 "embed": "Embedding", "store": "Storing", "ingest": "Ingesting"}
         count = f" {self.done}/{self.total}" if self.total else ""
         return f"{names.get(self.stage, self.stage)}{count} {self.detail}".strip()
 

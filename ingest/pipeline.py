@@ -1,9 +1,17 @@
-"""Incremental ingestion: files -> parsed -> chunks -> embeddings -> store + catalog.
+"""Incremental, streaming ingestion: files -> parsed -> chunks -> embeddings -> store + catalog.
 
-- Unchanged bytes (same sha256 as the live version) are skipped with no embedding;
-  metadata edits on such files are applied without re-embedding.
-- A changed file becomes a new version: its chunks are written first, then the
-  catalog flips the live version in one transaction, then the old chunks are removed.
+- It streams: one producer thread plans and parses files into a bounded queue while the
+  caller's thread embeds small batches of their chunks (length-sorted) and commits each
+  document as soon as its chunks are written. Memory is bounded by the queue and the batch,
+  not by the corpus, and a killed run keeps every document committed before the kill.
+- Unchanged bytes (same sha256 as the live version) are skipped with no embedding, so a
+  re-run resumes where a killed one stopped; metadata edits on such files are applied
+  without re-embedding.
+- A changed file becomes a new version. Under a journal intent (`kb.journal`): its chunks are
+  written first (live), then the catalog flips the live version in one transaction, then
+  the old version's chunks are marked `live: false`. Old versions are kept (issue 13) and
+  only `kb docs purge` removes one. A document is only ever committed whole; whatever a
+  kill leaves is finished or undone by `kb.repair` at the start of the next run.
 - `sync=True` treats each folder given as the truth and withdraws documents that are gone.
 - One bad file never stops the run; each failure names the file and the reason.
 """
@@ -11,22 +19,27 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.chunking import chunk_document
+from ingest.discovery import discover, file_sha256
 from ingest.isolation import parse_isolated
 from ingest.loaders import SUPPORTED_SUFFIXES
 from ingest.loaders.limits import ParseLimits
-from ingest.metadata import is_metadata_file, metadata_for, slugify
-from kb.errors import IngestError, KBError
-from kb.mapping import chunks_for, payload_fields, point_text
-from kb.records import ChunkDraft, DocStatus, Document, DocumentMeta, ParsedDocument
+from ingest.metadata import metadata_for, slugify
+from kb.curation import Curator
+from kb.errors import IngestError
+from kb.journal import crash_point, intent
+from kb.mapping import chunks_for, point_text
+from kb.records import ChunkDraft, DocStatus, Document, DocumentMeta
+from kb.repair import close_interrupted_runs, repair_pending
 from kb.sparse import sparse_document
-from kb.store import PointData, PointFilter
+from kb.store import KEPT, LIVE, PointData, PointFilter
 
 Progress = Callable[[str, int, int, str], None]  # (stage, done, total, detail)
 
@@ -45,6 +58,7 @@ class IngestReport:
     embed_seconds: float = 0.0
     run_id: str = ""
     doc_ids: list[str] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)
 
     def contract(self) -> dict:
         """The `kb ingest --json` contract, plus extra fields."""
@@ -60,62 +74,50 @@ class IngestReport:
             "seconds": round(self.seconds, 2),
             "embed_seconds": round(self.embed_seconds, 2),
             "run_id": self.run_id,
+            "repaired": self.repaired,
         }
 
 
 @dataclass
 class _Work:
+    """One file to (re)store: what the producer thread hands to the embedding thread."""
+
     path: Path
     sha: str
     meta: DocumentMeta
     doc_id: str
     previous: Document | None
-    parsed: ParsedDocument | None = None
+    title_hint: str | None = None
+    date_hint: dt.date | None = None
+    page_count: int | None = None
     drafts: list[ChunkDraft] = field(default_factory=list)
     vectors: list[list[float]] = field(default_factory=list)
 
 
-def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Path]]:
-    """Files to ingest under `paths`, and the folders given (for --sync).
-
-    Skips names starting with "." or "_" (build folders, hidden files) and metadata files.
-    """
-    files: list[Path] = []
-    roots: list[Path] = []
-    for p in paths:
-        p = Path(p).resolve()
-        if not p.exists():
-            raise KBError(f"{p}: no such file or folder.")
-        if p.is_file():
-            files.append(p)
-            continue
-        roots.append(p)
-        for f in sorted(p.rglob("*")):
-            rel = f.relative_to(p).parts
-            if any(part.startswith((".", "_")) for part in rel):
-                continue
-            if f.is_file() and not is_metadata_file(f):
-                files.append(f)
-    return list(dict.fromkeys(files)), roots
+@dataclass(frozen=True)
+class _Unchanged:
+    path: Path
+    doc: Document
+    meta: DocumentMeta
+    explicit: set[str]
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+@dataclass(frozen=True)
+class _Failed:
+    path: str
+    error: str
 
+
+_END = None  # the producer's last item
+_NOTHING_READY = object()
 
 def _title(w: _Work) -> str:
     """The document's title: curator metadata, then the file's own title, then the file name."""
-    hint = w.parsed.title_hint if w.parsed else None
-    return w.meta.title or hint or w.path.stem.replace("-", " ").replace("_", " ").title()
+    return w.meta.title or w.title_hint or w.path.stem.replace("-", " ").replace("_", " ").title()
 
 
 def _build_document(w: _Work, now: dt.datetime) -> Document:
-    meta, parsed = w.meta, w.parsed
-    assert parsed is not None
+    meta = w.meta
     return Document(
         doc_id=w.doc_id,
         title=_title(w),
@@ -123,7 +125,7 @@ def _build_document(w: _Work, now: dt.datetime) -> Document:
         topics=meta.topics,
         publisher=meta.publisher,
         audience=meta.audience,
-        published=meta.published or parsed.date_hint,
+        published=meta.published or w.date_hint,
         review_due=meta.review_due,
         status=meta.status,
         supersedes=meta.supersedes,
@@ -133,7 +135,7 @@ def _build_document(w: _Work, now: dt.datetime) -> Document:
         version=w.sha,
         ingested_at=now,
         sample=meta.sample,
-        page_count=parsed.page_count,
+        page_count=w.page_count,
         chunk_count=len(w.drafts),
     )
 
@@ -152,73 +154,109 @@ def _metadata_changed(old: Document, meta: DocumentMeta, explicit: set[str]) -> 
 
 
 class Ingestor:
-    """Runs one ingest over paths, writing through a `KnowledgeBase`."""
+    """Runs one streaming ingest over paths, writing to a catalog and a store.
 
-    def __init__(self, kb, chunk_tokens: int | None = None, progress: Progress | None = None) -> None:
-        self.kb = kb
-        self.chunk_tokens = chunk_tokens or kb.settings.chunk_tokens
+    >>> # Ingestor(kb.catalog, kb.store, kb.embedder, kb.settings).run([Path("corpus")])
+
+    - `batch_chunks`: chunks embedded together before their documents are stored
+      (default: 4 embedding batches).
+    - `queue_docs`: parsed documents waiting for the embedder (the producer blocks beyond it).
+    - `reembed`: doc ids to embed and store again even if their bytes are unchanged
+      (`kb doctor --repair` uses it for documents whose chunks are missing).
+    """
+
+    def __init__(
+        self,
+        catalog,
+        store_writer,
+        embedder,
+        settings,
+        progress: Progress | None = None,
+        chunk_tokens: int | None = None,
+        batch_chunks: int | None = None,
+        queue_docs: int = 4,
+        reembed: Iterable[str] = (),
+    ) -> None:
+        self.catalog = catalog
+        self.store = store_writer
+        self.embedder = embedder
+        self.settings = settings
+        self.curator = Curator(catalog, store_writer)
+        self.chunk_tokens = chunk_tokens or settings.chunk_tokens
+        self.batch_chunks = batch_chunks or 4 * max(1, int(getattr(embedder, "batch_size", 32)))
+        self.queue_docs = max(1, queue_docs)
+        self.reembed = set(reembed)
         self.progress = progress or (lambda stage, done, total, detail: None)
 
     def run(self, paths: list[Path], sync: bool = False) -> IngestReport:
         t_start = time.perf_counter()
-        files, roots = discover(paths)
         report = IngestReport()
-        report.run_id = self.kb.catalog.start_run([str(Path(p).resolve()) for p in paths])
-        seen_paths: set[str] = set()
-        claimed: dict[str, Path] = {}
-        work: list[_Work] = []
-
-        for i, path in enumerate(files, start=1):
-            self.progress("scan", i, len(files), path.name)
-            seen_paths.add(str(path))
-            try:
-                w = self._plan(path, claimed)
-            except IngestError as exc:
-                self._fail(report, exc.path, f"{exc.reason}" + (f": {exc.detail}" if exc.detail else ""))
-                continue
-            if w is None:
-                report.unchanged += 1
-                continue
-            work.append(w)
-
-        parsed: list[_Work] = []
-        for i, w in enumerate(work, start=1):
-            self.progress("parse", i, len(work), w.path.name)
-            try:
-                w.parsed = parse_isolated(w.path, ParseLimits.from_settings(self.kb.settings))
-                w.drafts = chunk_document(w.parsed, max_tokens=self.chunk_tokens)
-                if not w.drafts:
-                    raise IngestError(str(w.path), "no text layer", "no text could be extracted")
-            except IngestError as exc:
-                self._fail(report, str(w.path), exc.reason + (f": {exc.detail}" if exc.detail else ""))
-                continue
-            except Exception as exc:  # a loader bug must not stop the run
-                self._fail(report, str(w.path), f"could not be read: {type(exc).__name__}: {exc}")
-                continue
-            parsed.append(w)
-
-        self._embed(parsed, report)
-        now = dt.datetime.now(dt.UTC)
-        for i, w in enumerate(parsed, start=1):
-            self.progress("store", i, len(parsed), w.path.name)
-            try:
-                self._store(w, now, report)
-            except Exception as exc:
-                self._fail(report, str(w.path), f"could not be stored: {type(exc).__name__}: {exc}")
+        report.repaired = repair_pending(self.catalog, self.store) + close_interrupted_runs(self.catalog)
+        files, roots = discover(paths)
+        report.run_id = self.catalog.start_run([str(Path(p).resolve()) for p in paths])
+        self._t_start = t_start
+        items: queue.Queue = queue.Queue(maxsize=self.queue_docs)
+        stop = threading.Event()
+        producer = threading.Thread(
+            target=self._produce, args=(files, items, stop), name="ingest-parse", daemon=True
+        )
+        producer.start()
+        try:
+            self._consume(items, len(files), report)
+        finally:
+            stop.set()
+            while producer.is_alive():  # unblock a producer waiting on a full queue
+                try:
+                    items.get(timeout=0.05)
+                except queue.Empty:
+                    pass
+            producer.join()
         self._apply_supersedes(report.doc_ids)
         if sync:
-            report.withdrawn = self._withdraw_missing(roots, seen_paths)
+            report.withdrawn = self._withdraw_missing(roots, {str(f) for f in files})
         report.seconds = time.perf_counter() - t_start
-        self.kb.catalog.finish_run(report.run_id, report.contract())
+        self.catalog.finish_run(report.run_id, report.contract())
         return report
 
-    # ------------------------------------------------------------------ steps
+    # ------------------------------------------------------------ producer thread
 
-    def _fail(self, report: IngestReport, path: str, error: str) -> None:
-        report.failed.append({"path": path, "error": error})
-        self.kb.catalog.add_error(report.run_id, path, error)
+    def _produce(self, files: list[Path], items: queue.Queue, stop: threading.Event) -> None:
+        claimed: dict[str, Path] = {}
+        try:
+            for path in files:
+                if stop.is_set():
+                    return
+                item = self._prepare(path, claimed)
+                while not stop.is_set():
+                    try:
+                        items.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+        finally:
+            if not stop.is_set():
+                items.put(_END)
 
-    def _plan(self, path: Path, claimed: dict[str, Path]) -> _Work | None:
+    def _prepare(self, path: Path, claimed: dict[str, Path]) -> _Work | _Unchanged | _Failed:
+        """Plan one file and, if it changed, parse and chunk it (no catalog or store writes)."""
+        try:
+            planned = self._plan(path, claimed)
+            if isinstance(planned, _Unchanged):
+                return planned
+            w = planned
+            crash_point("parse")
+            parsed = parse_isolated(w.path, ParseLimits.from_settings(self.settings))
+            w.drafts = chunk_document(parsed, max_tokens=self.chunk_tokens)
+            if not w.drafts:
+                raise IngestError(str(w.path), "no text layer", "no text could be extracted")
+            w.title_hint, w.date_hint, w.page_count = parsed.title_hint, parsed.date_hint, parsed.page_count
+            return w
+        except IngestError as exc:
+            return _Failed(exc.path, exc.reason + (f": {exc.detail}" if exc.detail else ""))
+        except Exception as exc:  # a loader bug must not stop the run
+            return _Failed(str(path), f"could not be read: {type(exc).__name__}: {exc}")
+
+    def _plan(self, path: Path, claimed: dict[str, Path]) -> _Work | _Unchanged:
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
             raise IngestError(
                 str(path),
@@ -231,7 +269,7 @@ class Ingestor:
         if doc_id in claimed:
             raise IngestError(str(path), "duplicate doc_id", f"'{doc_id}' is also used by {claimed[doc_id]}")
         claimed[doc_id] = path
-        previous = self.kb.catalog.get(doc_id)
+        previous = self.catalog.get(doc_id)
         if previous and previous.source_path != str(path) and Path(previous.source_path).exists():
             if previous.status != DocStatus.withdrawn:
                 raise IngestError(
@@ -239,11 +277,58 @@ class Ingestor:
                     "duplicate doc_id",
                     f"'{doc_id}' already belongs to {previous.source_path}; set a different doc_id",
                 )
-        sha = _sha256(path)
-        if previous and previous.version == sha:
-            self._refresh_unchanged(previous, meta, explicit, path)
-            return None
+        sha = file_sha256(path)
+        if previous and previous.version == sha and doc_id not in self.reembed:
+            return _Unchanged(path, previous, meta, explicit)
         return _Work(path, sha, meta, doc_id, previous)
+
+    # ------------------------------------------------------------ embedding thread (the caller's)
+
+    def _consume(self, items: queue.Queue, total: int, report: IngestReport) -> None:
+        batch: list[_Work] = []
+        pending_chunks = 0
+        handled = 0
+        finished = False
+        while not finished or batch:
+            item: object = _NOTHING_READY
+            if not finished:
+                try:
+                    item = items.get_nowait() if batch else items.get()
+                except queue.Empty:
+                    pass
+            if item is _END:
+                finished = True
+            elif isinstance(item, _Failed):
+                self._fail(report, item.path, item.error)
+                handled += 1
+            elif isinstance(item, _Unchanged):
+                try:
+                    self._refresh_unchanged(item.doc, item.meta, item.explicit, item.path)
+                except Exception as exc:
+                    self._fail(report, str(item.path), f"could not update metadata: {type(exc).__name__}: {exc}")
+                report.unchanged += 1
+                handled += 1
+            elif isinstance(item, _Work):
+                batch.append(item)
+                pending_chunks += len(item.drafts)
+            if batch and (finished or pending_chunks >= self.batch_chunks or item is _NOTHING_READY):
+                self._embed_and_store(batch, report)
+                handled += len(batch)
+                batch, pending_chunks = [], 0
+            self._tick(handled, total, report)
+
+    def _tick(self, handled: int, total: int, report: IngestReport) -> None:
+        elapsed = max(time.perf_counter() - self._t_start, 1e-6)
+        rate = report.chunks_embedded / elapsed
+        left = elapsed / handled * (total - handled) if handled else 0.0
+        self.progress(
+            "ingest", handled, total,
+            f"{report.chunks_embedded} chunks, {rate:.1f} chunks/s, about {left:.0f}s left",
+        )
+
+    def _fail(self, report: IngestReport, path: str, error: str) -> None:
+        report.failed.append({"path": path, "error": error})
+        self.catalog.add_error(report.run_id, path, error)
 
     def _refresh_unchanged(self, doc: Document, meta: DocumentMeta, explicit: set[str], path: Path) -> None:
         changes = _metadata_changed(doc, meta, explicit)
@@ -254,50 +339,60 @@ class Ingestor:
             return
         if restore:
             changes["status"] = meta.status
-        updated = doc.model_copy(update=changes)
-        self.kb.catalog.put(updated, "metadata", ", ".join(sorted(changes)))
-        self.kb.store.set_payload(PointFilter(doc_ids=(doc.doc_id,)), payload_fields(updated))
+        self.curator.update_metadata(doc.model_copy(update=changes), ", ".join(sorted(changes)))
 
     def _withdrawn_by_sync(self, doc: Document) -> bool:
-        events = self.kb.catalog.events(doc.doc_id, limit=1)
+        events = self.catalog.events(doc.doc_id, limit=1)
         return bool(events) and events[0]["detail"] == "gone from folder (sync)"
 
-    def _embed(self, parsed: list[_Work], report: IngestReport) -> None:
+    def _embed_and_store(self, batch: list[_Work], report: IngestReport) -> None:
         texts: list[str] = []
         owners: list[_Work] = []
-        for w in parsed:
+        for w in batch:
             title = _title(w)  # the same title the BM25 text and the payload get
             for d in w.drafts:
                 texts.append(point_text(title, d.text))
                 owners.append(w)
-        if not texts:
-            return
-        done = 0
-
-        def tick(n: int) -> None:
-            nonlocal done
-            done += n
-            self.progress("embed", done, len(texts), f"{done}/{len(texts)} chunks")
-
         t0 = time.perf_counter()
-        vectors = self.kb.embedder.embed(texts, progress=tick)
-        report.embed_seconds = time.perf_counter() - t0
-        report.chunks_embedded = len(texts)
+        try:
+            vectors = self.embedder.embed(texts)
+        except Exception as exc:  # an embedding endpoint failing fails this batch, not the run
+            for w in batch:
+                self._fail(report, str(w.path), f"could not be embedded: {type(exc).__name__}: {exc}")
+            return
+        report.embed_seconds += time.perf_counter() - t0
+        report.chunks_embedded += len(texts)
         for w, v in zip(owners, vectors, strict=True):
             w.vectors.append(v)
+        now = dt.datetime.now(dt.UTC)
+        for w in batch:
+            try:
+                self._store(w, now, report)
+            except Exception as exc:
+                self._fail(report, str(w.path), f"could not be stored: {type(exc).__name__}: {exc}")
+            w.drafts, w.vectors = [], []
 
     def _store(self, w: _Work, now: dt.datetime, report: IngestReport) -> None:
+        """Commit one document whole: chunks, then the catalog flip, then the old version not live."""
         doc = _build_document(w, now)
         chunks = chunks_for(doc, w.drafts)
         points = []
         for chunk, vec in zip(chunks, w.vectors, strict=True):
             idx, vals = sparse_document(point_text(doc.title, chunk.text))
-            points.append(PointData(chunk.chunk_id, vec, idx, vals, chunk.model_dump(mode="json")))
-        self.kb.store.upsert(points)  # 1. new chunks first
-        action = "updated" if w.previous else "added"
-        self.kb.catalog.put(doc, action, str(w.path))  # 2. flip the live version
-        if w.previous:  # 3. then remove every other version's chunks
-            self.kb.store.delete(PointFilter(doc_ids=(doc.doc_id,), exclude_versions=(doc.version,)))
+            payload = {**chunk.model_dump(mode="json"), "live": LIVE}
+            points.append(PointData(chunk.chunk_id, vec, idx, vals, payload))
+        previous = w.previous.version if w.previous else None
+        with intent(self.catalog, "ingest", doc.doc_id, version=doc.version, previous=previous):
+            self.store.upsert(points)  # 1. new chunks first; readers still see the old version
+            crash_point("after_upsert")
+            self.catalog.put(doc, "updated" if w.previous else "added", str(w.path))  # 2. flip
+            crash_point("after_flip")
+            if w.previous:  # 3. every other version is kept, marked not live
+                self.store.set_payload(
+                    PointFilter(doc_ids=(doc.doc_id,), exclude_versions=(doc.version,)), {"live": KEPT}
+                )
+                crash_point("after_unlive")
+        if w.previous:
             report.updated += 1
         else:
             report.added += 1
@@ -306,33 +401,40 @@ class Ingestor:
 
     def _apply_supersedes(self, doc_ids: list[str]) -> None:
         """Documents that declare `supersedes` mark their predecessors as superseded."""
-        from kb.curation import supersede_document
-
         touched = set(doc_ids)
-        for doc in self.kb.catalog.documents(statuses=["current"]):
+        for doc in self.catalog.documents(statuses=["current"]):
             for old_id in doc.supersedes:
-                old = self.kb.catalog.get(old_id)
+                old = self.catalog.get(old_id)
                 if old is None:
                     continue
                 if doc.doc_id in touched or old_id in touched:
                     if old.status != DocStatus.superseded or old.superseded_by != doc.doc_id:
                         if old.status != DocStatus.withdrawn:
-                            supersede_document(self.kb, old_id, doc.doc_id)
+                            self.curator.supersede(old_id, doc.doc_id)
 
     def _withdraw_missing(self, roots: list[Path], seen: set[str]) -> int:
         count = 0
-        for doc in self.kb.catalog.documents():
+        for doc in self.catalog.documents():
             if doc.status == DocStatus.withdrawn or doc.source_path in seen:
                 continue
             src = Path(doc.source_path)
             if any(src.is_relative_to(r) for r in roots):
-                self.kb.catalog.set_status(doc.doc_id, DocStatus.withdrawn, doc.superseded_by,
-                                           "gone from folder (sync)")
-                self.kb.store.set_payload(PointFilter(doc_ids=(doc.doc_id,)), {"status": "withdrawn"})
+                self.curator.retire(doc.doc_id, "gone from folder (sync)")
                 count += 1
         return count
 
 
-def ingest_paths(kb, paths: list[Path], sync: bool = False, progress: Progress | None = None) -> IngestReport:
-    """Ingest files and folders into `kb`; see the module docstring."""
-    return Ingestor(kb, progress=progress).run([Path(p) for p in paths], sync=sync)
+def ingest_paths(
+    kb, paths: list[Path], sync: bool = False, progress: Progress | None = None, reembed: Iterable[str] = ()
+) -> IngestReport:
+    """Ingest files and folders into `kb`; see the module docstring.
+
+    The store is taken first: if another process holds the embedded store, this fails at
+    once with "in use by pid N", before anything is parsed or embedded.
+    """
+    from kb.store import check_store_free
+
+    check_store_free(kb.settings)
+    store = kb.store  # holds the store's write lock for the whole run
+    ingestor = Ingestor(kb.catalog, store, kb.embedder, kb.settings, progress=progress, reembed=reembed)
+    return ingestor.run([Path(p) for p in paths], sync=sync)

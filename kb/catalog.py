@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sqlite3
 import threading
 import uuid
@@ -100,6 +101,18 @@ CREATE TABLE IF NOT EXISTS audit_events (
 CREATE INDEX IF NOT EXISTS audit_events_at ON audit_events (at);
 """
 
+# Intents (the write journal): a row is written before a command changes the store and
+# deleted once the catalog and the store agree again; `kb.journal` repairs leftovers.
+_SCHEMA += """
+CREATE TABLE IF NOT EXISTS intents (
+    intent_id TEXT PRIMARY KEY,
+    action TEXT NOT NULL,
+    doc_id TEXT NOT NULL,
+    detail TEXT NOT NULL,          -- JSON
+    started_at TEXT NOT NULL
+);
+"""
+
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -110,13 +123,16 @@ class Catalog:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not self.path.exists():  # the answer log is private: owner-only (WAL files follow)
+            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
         self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._conn.row_factory = sqlite3.Row
         self._lock = threading.RLock()
         with self._lock:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA busy_timeout=10000")
+            self._conn.execute("PRAGMA synchronous=FULL")
             self._conn.executescript(_SCHEMA)
             self._conn.executescript(_AUDIT_SCHEMA)
 
@@ -244,6 +260,7 @@ class Catalog:
         return run_id
 
     def finish_run(self, run_id: str, summary: dict) -> None:
+        """Close a run with its summary (a run killed before this stays unfinished)."""
         with self.transaction() as conn:
             conn.execute(
                 "UPDATE ingest_runs SET finished_at = ?, summary = ? WHERE run_id = ?",
@@ -282,6 +299,61 @@ class Catalog:
             (run_id,),
         )
         return [dict(r) for r in rows]
+
+    def unfinished_runs(self) -> list[dict]:
+        rows = self._query("SELECT run_id, started_at, paths FROM ingest_runs WHERE finished_at IS NULL")
+        return [dict(r) for r in rows]
+
+    # ------------------------------------------------------------ intents and kept versions
+
+    def begin_intent(self, action: str, doc_id: str, detail: dict) -> str:
+        """Record what a command is about to do to the store, before it does it."""
+        intent_id = uuid.uuid4().hex
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO intents (intent_id, action, doc_id, detail, started_at) VALUES (?, ?, ?, ?, ?)",
+                (intent_id, action, doc_id, json.dumps(detail), _now()),
+            )
+        return intent_id
+
+    def end_intent(self, intent_id: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM intents WHERE intent_id = ?", (intent_id,))
+
+    def intents(self) -> list[dict]:
+        rows = self._query(
+            "SELECT intent_id, action, doc_id, detail, started_at FROM intents ORDER BY started_at, intent_id"
+        )
+        return [{**dict(r), "detail": json.loads(r["detail"])} for r in rows]
+
+    def add_event(self, doc_id: str, action: str, detail: str = "") -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO events (at, doc_id, action, detail) VALUES (?, ?, ?, ?)",
+                (_now(), doc_id, action, detail),
+            )
+
+    def delete_version(self, doc_id: str, version: str, detail: str = "") -> None:
+        """Forget one kept (not live) version of a document, and record that it was purged."""
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM versions WHERE doc_id = ? AND version = ?", (doc_id, version))
+            conn.execute(
+                "INSERT INTO events (at, doc_id, action, detail) VALUES (?, ?, ?, ?)",
+                (_now(), doc_id, "purge", f"version {version}" + (f": {detail}" if detail else "")),
+            )
+
+    def backup(self, dest: Path) -> None:
+        """A consistent copy of the catalog in the file `dest` (SQLite's online backup API)."""
+        target = sqlite3.connect(dest)
+        try:
+            with self._lock:
+                self._conn.backup(target)
+        finally:
+            target.close()
+
+    def all_versions(self) -> set[tuple[str, str]]:
+        """Every (doc_id, version) the catalog knows, live or kept."""
+        return {(r["doc_id"], r["version"]) for r in self._query("SELECT doc_id, version FROM versions")}
 
     # ------------------------------------------------------------ audit and feedback
 

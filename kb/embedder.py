@@ -144,6 +144,8 @@ def _normalise(vec: Sequence[float]) -> list[float]:
 
 def open_embedder(settings) -> Embedder:
     """Build the configured embedder."""
+    if settings.embedder == "hash":
+        return HashEmbedder()
     if settings.embedder == "openai":
         return OpenAIEmbedder(
             settings.embed_base_url,

@@ -81,6 +81,7 @@ def to_point_filter(filters: SearchFilters, statuses: tuple[str, ...] | None = N
         audience=tuple(filters.audience),
         published_from=filters.published_from,
         published_to=filters.published_to,
+        live_only=True,
     )
 
 

@@ -168,9 +168,10 @@ class KnowledgeBase:
             raise KBError(f"No document with id {doc_id!r}. Run `kb docs list` to see the ids.")
         return doc
 
-    def chunks(self, doc_id: str) -> list[Chunk]:
+    def chunks(self, doc_id: str, version: str | None = None) -> list[Chunk]:
+        """The chunks of the live version, or of a kept old `version`, in order."""
         doc = self.document(doc_id)
-        points = self.store.scroll(PointFilter(doc_ids=(doc_id,), versions=(doc.version,)))
+        points = self.store.scroll(PointFilter(doc_ids=(doc_id,), versions=(version or doc.version,)))
         chunks = [chunk_from_payload(p.payload) for p in points]
         return sorted(chunks, key=lambda c: c.ordinal)
 

@@ -35,7 +35,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("qdrant_url", "", "QDRANT_URL", "Qdrant server URL, for store=server."),
     Setting("qdrant_api_key", "", "QDRANT_API_KEY", "Qdrant server API key.", secret=True),
     Setting("collection", "oh_kb", "KB_COLLECTION", "Collection name on a Qdrant server."),
-    Setting("embedder", "local", "KB_EMBEDDER", "Embedding backend.", ("local", "openai")),
+    Setting(
+        "embedder",
+        "local",
+        "KB_EMBEDDER",
+        "Embedding backend: local, openai, or hash (a fast deterministic fake for tests only).",
+        ("local", "openai", "hash"),
+    ),
     Setting(
         "embed_model",
         "",

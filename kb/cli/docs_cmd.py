@@ -1,4 +1,4 @@
-"""`kb docs`: list, show, errors, retire, supersede, restore."""
+"""`kb docs`: list, show, errors, retire, supersede, restore, versions, purge."""
 
 from __future__ import annotations
 
@@ -109,6 +109,58 @@ def _audit(kb, action: str, doc_id: str, detail: str = "") -> None:
     from kb.audit import record_cli_event
 
     record_cli_event(kb.catalog, action, doc_id, detail)
+
+
+@docs_app.command("versions")
+def versions(doc_id: str, json_out: JsonOption = False, kb_dir: KbDirOption = None) -> None:
+    """Every version of a document kept in the library, oldest first, and which one is live."""
+    with open_kb(kb_dir) as kb:
+        doc = kb.document(doc_id)
+        rows = [{**v, "live": v["version"] == doc.version} for v in kb.catalog.versions(doc_id)]
+    if json_out:
+        print_json({"versions": rows})
+        return
+    for v in rows:
+        mark = "live" if v["live"] else "kept"
+        typer.echo(f"{v['version'][:16]}  {mark:<5} ingested {v['ingested_at']}  {v['chunk_count']} chunks")
+
+
+@docs_app.command("purge")
+def purge(
+    doc_id: str,
+    version: Annotated[str, typer.Option("--version", help="The kept version to remove (see kb docs versions).")],
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm: the version's chunks are deleted for good.")] = False,
+    json_out: JsonOption = False,
+    kb_dir: KbDirOption = None,
+) -> None:
+    """Remove one kept old version of a document on purpose (admin); the event is recorded."""
+    import getpass
+
+    from kb.cli.common import err
+    from kb.curation import purge_version
+
+    if not yes:
+        err(f"purging version {version} of {doc_id} deletes its chunks for good; add --yes to confirm.")
+        raise typer.Exit(2)
+    with open_kb(kb_dir) as kb:
+        full = _full_version(kb, doc_id, version)
+        purge_version(kb, doc_id, full, by=getpass.getuser())
+        _audit(kb, "purge", doc_id, f"version {full}")
+    if json_out:
+        print_json({"purged": {"doc_id": doc_id, "version": full}})
+    else:
+        typer.echo(f"Purged version {full} of {doc_id}.")
+
+
+def _full_version(kb, doc_id: str, prefix: str) -> str:
+    """Accept a unique prefix of a version (as `kb docs versions` prints 16 characters)."""
+    from kb.errors import KBError
+
+    matches = [v["version"] for v in kb.catalog.versions(doc_id) if v["version"].startswith(prefix)]
+    if len(matches) != 1:
+        raise KBError(f"{doc_id} has {'no' if not matches else 'several'} version(s) matching {prefix!r}; "
+                      f"see `kb docs versions {doc_id}`.")
+    return matches[0]
 
 
 def _done(json_out: bool, doc, message: str) -> None:

@@ -24,6 +24,7 @@ from kb.cli.common import (
 from kb.cli.docs_cmd import docs_app
 from kb.cli.eval_cmd import eval_command
 from kb.cli.llm_cmd import llm_app
+from kb.cli.maint_cmd import backup, doctor, restore
 from kb.cli.serve_cmd import mcp as mcp_command
 from kb.cli.serve_cmd import serve as serve_command
 
@@ -42,6 +43,9 @@ app.add_typer(audit_app, name="audit")
 app.command("eval")(eval_command)
 app.command("serve")(serve_command)
 app.command("mcp")(mcp_command)
+app.command("doctor")(doctor)
+app.command("backup")(backup)
+app.command("restore")(restore)
 
 
 @app.callback()
@@ -61,7 +65,14 @@ def ingest(
     kb_dir: KbDirOption = None,
 ) -> None:
     """Ingest files and folders incrementally. Exit 0: all stored; 1: some files failed; 2: usage error."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     from ingest.pipeline import ingest_paths
 
@@ -71,6 +82,7 @@ def ingest(
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
+            TimeRemainingColumn(),
             TextColumn("{task.fields[detail]}", style="dim"),
             console=_stderr_console(),
             transient=json_out,
@@ -80,7 +92,7 @@ def ingest(
             def progress(stage: str, done: int, total: int, detail: str) -> None:
                 if stage not in tasks:
                     tasks[stage] = bar.add_task(stage, total=total, detail="")
-                bar.update(tasks[stage], completed=done, total=total, detail=detail[:40])
+                bar.update(tasks[stage], completed=done, total=total, detail=detail[:60])
 
             report = ingest_paths(kb, paths, sync=sync, progress=progress)
         from kb.audit import record_cli_event

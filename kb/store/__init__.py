@@ -3,10 +3,33 @@
 from __future__ import annotations
 
 from kb.errors import ConfigError
-from kb.store.filters import DENSE, SPARSE, PointData, PointFilter, StoredPoint
+from kb.store.filters import DENSE, KEPT, LIVE, SPARSE, PointData, PointFilter, StoredPoint
 from kb.store.protocol import VectorStore
 
-__all__ = ["DENSE", "SPARSE", "PointData", "PointFilter", "StoredPoint", "VectorStore", "open_store"]
+__all__ = [
+    "DENSE",
+    "KEPT",
+    "LIVE",
+    "SPARSE",
+    "PointData",
+    "PointFilter",
+    "StoredPoint",
+    "VectorStore",
+    "check_store_free",
+    "open_store",
+]
+
+
+def check_store_free(settings) -> None:
+    """Fail at once with "in use by pid N" if another process holds the embedded store.
+
+    Cheap (no model, no shard): writers call it before parsing or embedding anything.
+    """
+    if settings.store != "edge":
+        return
+    from kb.store.edge import ShardLock
+
+    ShardLock(settings.shard_path).probe()
 
 
 def open_store(settings, dim: int) -> VectorStore:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shutil
 import threading
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from qdrant_edge import (
     FieldCondition,
     Filter,
     MatchAny,
+    MatchValue,
     Modifier,
     PayloadSchemaType,
     Point,
@@ -35,9 +37,15 @@ from qdrant_edge import (
 )
 
 from kb.errors import ConfigError, StoreLockedError
-from kb.store.filters import DENSE, INDEXED_FIELDS, SPARSE, PointData, PointFilter, StoredPoint
+from kb.store.filters import DENSE, INDEXED_FIELDS, KEPT, SPARSE, PointData, PointFilter, StoredPoint
 
-_SCHEMA = {"keyword": PayloadSchemaType.Keyword, "datetime": PayloadSchemaType.Datetime}
+_HELD: set[str] = set()  # lock files this process holds
+
+_SCHEMA = {
+    "keyword": PayloadSchemaType.Keyword,
+    "datetime": PayloadSchemaType.Datetime,
+    "integer": PayloadSchemaType.Integer,
+}
 
 
 class ShardLock:
@@ -46,6 +54,13 @@ class ShardLock:
     def __init__(self, shard_path: Path) -> None:
         self.path = shard_path.with_name(shard_path.name + ".lock")
         self._fh = None
+
+    def probe(self) -> None:
+        """Raise `StoreLockedError` if another process holds the lock; hold nothing after."""
+        if str(self.path) in _HELD or not self.path.parent.exists():
+            return
+        self.acquire()
+        self.release()
 
     def acquire(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -66,9 +81,11 @@ class ShardLock:
         fh.write(str(os.getpid()))
         fh.flush()
         self._fh = fh
+        _HELD.add(str(self.path))
 
     def release(self) -> None:
         if self._fh is not None:
+            _HELD.discard(str(self.path))
             fcntl.flock(self._fh, fcntl.LOCK_UN)
             self._fh.close()
             self._fh = None
@@ -81,10 +98,20 @@ def _to_filter(where: PointFilter | None) -> Filter | None:
     must_not: list = []
     if where.exclude_versions:
         must_not.append(FieldCondition(key="version", match=MatchAny(list(where.exclude_versions))))
+    if where.live_only:
+        must_not.append(FieldCondition(key="live", match=MatchValue(KEPT)))
     lo, hi = where.published_bounds()
     if lo or hi:
         must.append(FieldCondition(key="published", range=RangeDateTime(gte=lo, lte=hi)))
     return Filter(must=must or None, must_not=must_not or None)
+
+
+def stored_dim(path: Path) -> int | None:
+    """The dense vector size of the shard at `path`, or None if there is no shard yet."""
+    cfg_file = Path(path) / "edge_config.json"
+    if not cfg_file.exists():
+        return None
+    return int(json.loads(cfg_file.read_text())["vectors"][DENSE]["size"])
 
 
 class EdgeStore:
@@ -118,7 +145,7 @@ class EdgeStore:
                     f"makes {self.dim}. Use a new KB_DIR or re-ingest into an empty one."
                 )
             return EdgeShard.load(str(self.path))
-        self.path.mkdir(parents=True, exist_ok=True)
+        self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
         shard = EdgeShard.create(str(self.path), config)
         for name, kind in INDEXED_FIELDS.items():
             shard.update(UpdateOperation.create_field_index(name, _SCHEMA[kind]))
@@ -183,6 +210,23 @@ class EdgeStore:
             raise ValueError("refusing to set payload with an empty filter")
         with self._write:
             self._shard.update(UpdateOperation.set_payload_by_filter(flt, values))
+
+    def flush(self) -> None:
+        with self._write:
+            self._shard.flush()
+
+    def backup(self, dest: Path, while_paused=None) -> None:
+        """A consistent copy of the shard in `dest` (which must not exist) while we keep serving.
+
+        Writes wait on the write lock while the shard is flushed and its files copied, and
+        while `while_paused()` runs (the catalog copy, so both are taken at one point in
+        time); readers go on. The copy loads with `EdgeShard.load` (WAL included).
+        """
+        with self._write:
+            self._shard.flush()
+            shutil.copytree(self.path, dest)
+            if while_paused is not None:
+                while_paused()
 
     def close(self) -> None:
         if getattr(self, "_shard", None) is not None:

@@ -7,6 +7,10 @@ All conditions are ANDed. Empty lists mean "no condition".
 - `doc_types`, `audience`: the field is one of these.
 - `topics`: the chunk has at least one of these topics.
 - `published_from` / `published_to`: inclusive ISO date bounds on `published`.
+- `live_only`: only chunks of a document's live version (payload `live` is not `KEPT`).
+  Kept old versions carry `live: 0` (issue 13); points written before that field existed
+  count as live. `live` is an integer (1 live, 0 kept), not a JSON bool, because the Edge
+  binding turns `MatchValue(False)` into the integer 0, which never matches a bool.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ class PointFilter:
     audience: tuple[str, ...] = ()
     published_from: dt.date | None = None
     published_to: dt.date | None = None
+    live_only: bool = False
 
     def is_empty(self) -> bool:
         return self == PointFilter()
@@ -81,4 +86,8 @@ INDEXED_FIELDS = {
     "topics": "keyword",
     "audience": "keyword",
     "published": "datetime",
+    "live": "integer",
 }
+
+LIVE = 1  # payload `live` of the live version's chunks
+KEPT = 0  # payload `live` of a kept old version's chunks

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Literal, Protocol
 
 from kb.store.filters import PointData, PointFilter, StoredPoint
@@ -19,6 +21,9 @@ class VectorStore(Protocol):
     - `count(where)`: number of points matching.
     - `scroll(where)`: every matching point's payload (no vectors), in no set order.
     - `set_payload(where, values)`: merge `values` into the payload of matching points.
+    - `flush()`: make every write so far durable.
+    - `backup(dest, while_paused)`: a consistent copy of the store's files in `dest`, calling
+      `while_paused()` before writes resume (embedded store only).
     - `close()`: flush and release the store.
     """
 
@@ -41,5 +46,9 @@ class VectorStore(Protocol):
     def scroll(self, where: PointFilter | None = None) -> list[StoredPoint]: ...
 
     def set_payload(self, where: PointFilter, values: dict) -> None: ...
+
+    def flush(self) -> None: ...
+
+    def backup(self, dest: Path, while_paused: Callable[[], None] | None = None) -> None: ...
 
     def close(self) -> None: ...

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from qdrant_client import QdrantClient, models
 
-from kb.store.filters import DENSE, INDEXED_FIELDS, SPARSE, PointData, PointFilter, StoredPoint
+from kb.store.filters import DENSE, INDEXED_FIELDS, KEPT, SPARSE, PointData, PointFilter, StoredPoint
 
-_SCHEMA = {"keyword": models.PayloadSchemaType.KEYWORD, "datetime": models.PayloadSchemaType.DATETIME}
+_SCHEMA = {
+    "keyword": models.PayloadSchemaType.KEYWORD,
+    "datetime": models.PayloadSchemaType.DATETIME,
+    "integer": models.PayloadSchemaType.INTEGER,
+}
 
 
 def _to_filter(where: PointFilter | None) -> models.Filter | None:
@@ -23,6 +27,8 @@ def _to_filter(where: PointFilter | None) -> models.Filter | None:
         must_not.append(
             models.FieldCondition(key="version", match=models.MatchAny(any=list(where.exclude_versions)))
         )
+    if where.live_only:
+        must_not.append(models.FieldCondition(key="live", match=models.MatchValue(value=KEPT)))
     lo, hi = where.published_bounds()
     if lo or hi:
         must.append(models.FieldCondition(key="published", range=models.DatetimeRange(gte=lo, lte=hi)))
@@ -116,6 +122,17 @@ class ServerStore:
         if flt is None:
             raise ValueError("refusing to set payload with an empty filter")
         self.client.set_payload(self.collection, payload=values, points=flt, wait=True)
+
+    def flush(self) -> None:
+        """Writes use wait=True, so there is nothing to flush on the client."""
+
+    def backup(self, dest, while_paused=None) -> None:
+        from kb.errors import KBError
+
+        raise KBError(
+            f"kb backup copies the embedded store only; for the Qdrant server collection "
+            f"{self.collection!r} take a Qdrant snapshot (POST /collections/{self.collection}/snapshots)."
+        )
 
     def close(self) -> None:
         self.client.close()

@@ -30,7 +30,7 @@ def test_reingest_unchanged_embeds_nothing(make_kb, corpus_copy):
     assert kb.store.count() == points
 
 
-def test_changed_file_becomes_new_version_and_old_chunks_go(make_kb, corpus_copy):
+def test_changed_file_becomes_new_version_and_old_chunks_are_kept_not_live(make_kb, corpus_copy):
     kb = make_kb()
     ingest_paths(kb, [corpus_copy])
     path = next(corpus_copy.rglob("*.md"))
@@ -41,8 +41,9 @@ def test_changed_file_becomes_new_version_and_old_chunks_go(make_kb, corpus_copy
     assert report.updated == 1 and report.added == 0
     new = kb.catalog.get(doc.doc_id)
     assert new.version != old_version
-    versions = {p.payload["version"] for p in _doc_chunks(kb, doc.doc_id)}
-    assert versions == {new.version}
+    live = {p.payload["version"]: p.payload["live"] for p in _doc_chunks(kb, doc.doc_id)}
+    assert live == {new.version: True, old_version: False}
+    assert kb.chunks(doc.doc_id, version=old_version)[0].version == old_version
     assert [v["version"] for v in kb.catalog.versions(doc.doc_id)] == [old_version, new.version]
     hits = kb.search("zebra protocol Tuesdays", k=3)
     assert hits[0].chunk.doc_id == doc.doc_id

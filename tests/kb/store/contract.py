@@ -11,7 +11,7 @@ import uuid
 import pytest
 
 from kb.sparse import sparse_document, sparse_query
-from kb.store import DENSE, SPARSE, PointData, PointFilter
+from kb.store import DENSE, KEPT, LIVE, SPARSE, PointData, PointFilter
 
 DIM = 8
 
@@ -119,3 +119,13 @@ class StoreContract:
         many = [point("bulk", "v1", i, f"bulk text number {i}") for i in range(1100)]
         store.upsert(many)
         assert len(store.scroll(PointFilter(doc_ids=("bulk",)))) == 1100
+
+    def test_live_only_skips_kept_versions_and_counts_unmarked_points_as_live(self, filled):
+        filled.upsert([point("hepb", "v2", 9, "Hepatitis B booster, second edition", live=LIVE)])
+        filled.set_payload(PointFilter(doc_ids=("hepb",), exclude_versions=("v2",)), {"live": KEPT})
+        live = {(p.payload["doc_id"], p.payload["version"]) for p in filled.scroll(PointFilter(live_only=True))}
+        assert ("hepb", "v1") not in live and ("hepb", "v2") in live
+        assert ("pep", "v1") in live  # written before the live field existed
+        hits = filled.query(SPARSE, sparse_query("hepatitis B booster"), 10, PointFilter(live_only=True))
+        assert {p.payload["version"] for p in hits if p.payload["doc_id"] == "hepb"} == {"v2"}
+        assert filled.count(PointFilter(doc_ids=("hepb",))) == 3  # kept, only hidden

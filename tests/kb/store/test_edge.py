@@ -59,3 +59,40 @@ def test_lock_error_type(tmp_path):
             ShardLock(tmp_path / "qdrant").acquire()
     finally:
         s.close()
+
+
+def test_backup_is_a_loadable_copy_and_the_lock_names_the_holder(tmp_path):
+    from kb.errors import StoreLockedError
+    from kb.store.edge import ShardLock
+
+    s = EdgeStore(tmp_path / "qdrant", DIM)
+    s.upsert(CORPUS)
+    paused = []
+    s.backup(tmp_path / "copy", while_paused=lambda: paused.append(s.count()))
+    s.upsert([CORPUS[0]])
+    assert paused == [len(CORPUS)]
+    ShardLock(tmp_path / "qdrant").probe()  # this process holds it: no error
+    s.close()
+    copy = EdgeStore(tmp_path / "copy", DIM)
+    assert copy.count() == len(CORPUS)
+    copy.close()
+    import subprocess
+    import sys
+
+    probe = subprocess.run(
+        [sys.executable, "-c", f"from kb.store.edge import ShardLock; from pathlib import Path; "
+         f"ShardLock(Path({str(tmp_path / 'copy')!r})).probe(); print('free')"],
+        capture_output=True, text=True,
+    )
+    assert probe.stdout.strip() == "free"
+    held = EdgeStore(tmp_path / "copy", DIM)
+    try:
+        busy = subprocess.run(
+            [sys.executable, "-c", f"from kb.store.edge import ShardLock; from pathlib import Path; "
+             f"ShardLock(Path({str(tmp_path / 'copy')!r})).probe()"],
+            capture_output=True, text=True,
+        )
+        assert busy.returncode == 1 and StoreLockedError.__name__ in busy.stderr
+        assert f"in use by pid {__import__('os').getpid()}" in busy.stderr
+    finally:
+        held.close()

@@ -41,7 +41,7 @@ class KnowledgeBase:
         catalog: Catalog | None = None,
     ) -> None:
         self.settings = settings
-        self.settings.kb_dir.mkdir(parents=True, exist_ok=True)
+        self.settings.kb_dir.mkdir(parents=True, exist_ok=True, mode=0o700)  # the answer log is private
         if settings.extra.get("vocabulary"):
             add_vocabulary(settings.extra["vocabulary"])  # curators' synonyms and entities (kb.toml)
         self.catalog = catalog or Catalog(settings.catalog_path)

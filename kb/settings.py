@@ -35,6 +35,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("qdrant_url", "", "QDRANT_URL", "Qdrant server URL, for store=server."),
     Setting("qdrant_api_key", "", "QDRANT_API_KEY", "Qdrant server API key.", secret=True),
     Setting("collection", "oh_kb", "KB_COLLECTION", "Collection name on a Qdrant server."),
+    Setting("catalog", "sqlite", "KB_CATALOG", "Catalog backend: SQLite under KB_DIR, or PostgreSQL.", ("sqlite", "postgres")),
+    Setting(
+        "catalog_url",
+        "",
+        "KB_CATALOG_URL",
+        "PostgreSQL URL for catalog=postgres, e.g. postgresql://kb:PASSWORD@db:5432/kb.",
+        secret=True,
+    ),
     Setting("embedder", "local", "KB_EMBEDDER", "Embedding backend.", ("local", "openai")),
     Setting(
         "embed_model",
@@ -195,6 +203,8 @@ class Settings:
     signin_max_failures: int = 5
     signin_window_minutes: int = 15
     audit_retention_days: int = 2922
+    catalog: str = "sqlite"
+    catalog_url: str = ""
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -289,4 +299,6 @@ def load_settings(**overrides: Any) -> Settings:
     values["kb_dir"] = Path(values["kb_dir"])
     if values["store"] == "server" and not values["qdrant_url"]:
         raise ConfigError("KB_STORE=server needs QDRANT_URL (for example http://localhost:6333).")
+    if values["catalog"] == "postgres" and not values["catalog_url"]:
+        raise ConfigError("KB_CATALOG=postgres needs KB_CATALOG_URL (for example postgresql://kb@db:5432/kb).")
     return Settings(**values, extra=extra)

@@ -1,0 +1,81 @@
+"""The catalog contract on a real PostgreSQL: a throwaway cluster from Debian's postgresql
+(tests/postgres_cluster.py), one fresh database per test. Never skipped."""
+
+from __future__ import annotations
+
+import pytest
+
+from kb.catalog import Catalog, open_catalog
+from kb.catalog_backends import PostgresBackend, redact_url
+from kb.errors import ConfigError, KBError
+from kb.settings import load_settings
+from tests.kb.catalog.contract import CatalogContract
+
+
+class TestPostgresCatalog(CatalogContract):
+    @pytest.fixture
+    def open_catalog(self, postgres_cluster):
+        databases: dict[str, str] = {}
+        opened: list[Catalog] = []
+
+        def factory(name: str = "main") -> Catalog:
+            if name not in databases:
+                databases[name] = postgres_cluster.fresh_database()
+            cat = Catalog(backend=PostgresBackend(databases[name]))
+            opened.append(cat)
+            return cat
+
+        yield factory
+        for cat in opened:
+            cat.close()
+
+
+def test_open_catalog_picks_postgres_from_settings(postgres_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("KB_CATALOG", "postgres")
+    monkeypatch.setenv("KB_CATALOG_URL", postgres_url)
+    cat = open_catalog(load_settings(kb_dir=tmp_path / "kb"))
+    assert cat.dialect == "postgres" and cat.backend.dialect == "postgres"
+    assert cat.documents() == []
+    cat.close()
+
+
+def test_the_service_uses_the_configured_catalog(postgres_url, tmp_path, monkeypatch):
+    from kb.embedder import HashEmbedder
+    from kb.service import KnowledgeBase
+
+    monkeypatch.setenv("KB_CATALOG", "postgres")
+    monkeypatch.setenv("KB_CATALOG_URL", postgres_url)
+    with KnowledgeBase(load_settings(kb_dir=tmp_path / "kb"), embedder=HashEmbedder()) as kb:
+        assert kb.catalog.dialect == "postgres"
+        assert not (tmp_path / "kb" / "catalog.db").exists()
+
+
+def test_catalog_settings_are_validated(tmp_path, monkeypatch):
+    monkeypatch.setenv("KB_CATALOG", "postgres")
+    with pytest.raises(ConfigError, match="KB_CATALOG=postgres needs KB_CATALOG_URL"):
+        load_settings(kb_dir=tmp_path)
+    monkeypatch.setenv("KB_CATALOG", "sqlite")
+    monkeypatch.setenv("KB_CATALOG_URL", "postgresql://kb:pw@db/kb")
+    with pytest.raises(ConfigError, match="KB_CATALOG_URL is set but KB_CATALOG=sqlite"):
+        open_catalog(load_settings(kb_dir=tmp_path))
+    with pytest.raises(ConfigError, match="not a PostgreSQL URL"):
+        PostgresBackend("mysql://kb:s3cret@db/kb")
+
+
+def test_connection_errors_never_show_the_password(postgres_cluster):
+    url = f"postgresql://postgres:s3cret-pw@/no_such_db?host={postgres_cluster.socket_dir}"
+    with pytest.raises(KBError) as err:
+        PostgresBackend(url)
+    assert "s3cret-pw" not in str(err.value)
+    assert "Cannot connect to the PostgreSQL catalog" in str(err.value) and "no_such_db" in str(err.value)
+    assert redact_url("postgresql://kb:pw@db:5432/kb") == "postgresql://kb:***@db:5432/kb"
+    assert redact_url("postgresql://kb@db/kb") == "postgresql://kb@db/kb"
+
+
+def test_reconnects_after_the_connection_drops(postgres_url):
+    cat = Catalog(backend=PostgresBackend(postgres_url))
+    cat.log_answer("before", True, "{}")
+    cat.backend._conn.close()  # as if the server restarted
+    cat.log_answer("after", True, "{}")
+    assert [a["question"] for a in cat.answers()] == ["after", "before"]
+    cat.close()

@@ -449,15 +449,37 @@ class Catalog:
 
     def import_rows(self, table: str, rows: Sequence[dict], batch: int = 500) -> None:
         """Insert rows exported from another catalog into `table`, in one transaction."""
+        with self.transaction() as conn:
+            self._insert_rows(conn, table, rows, batch)
+
+    def _insert_rows(self, conn: Session, table: str, rows: Sequence[dict], batch: int = 500) -> None:
         if table not in self.tables():
             raise KeyError(table)
         if not rows:
             return
         columns = list(rows[0])
         sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        for start in range(0, len(rows), batch):
+            conn.executemany(sql, [[r[c] for c in columns] for r in rows[start : start + batch]])
+
+    def copy_from(self, source: Catalog, replace: bool = False) -> dict[str, int]:
+        """Copy every table of `source` into this catalog in one transaction (all or nothing).
+        With `replace`, this catalog's rows are deleted first. Returns rows copied per table."""
+        if source.schema_version() != self.schema_version():
+            raise ConfigError(
+                f"Catalog schema versions differ: {source.description} is at {source.schema_version()}, "
+                f"{self.description} at {self.schema_version()}. Open both with the same oh-kb version."
+            )
+        missing = sorted(set(source.tables()) - set(self.tables()))
+        if missing:
+            raise ConfigError(f"{self.description} has no table(s) {', '.join(missing)}.")
+        data = {t: source.export_rows(t) for t in source.tables()}
         with self.transaction() as conn:
-            for start in range(0, len(rows), batch):
-                conn.executemany(sql, [[r[c] for c in columns] for r in rows[start : start + batch]])
+            for table, rows in data.items():
+                if replace:
+                    conn.execute(f"DELETE FROM {table}")
+                self._insert_rows(conn, table, rows)
+        return {t: len(rows) for t, rows in data.items()}
 
 
 def open_catalog(settings) -> Catalog:

@@ -24,6 +24,7 @@ from kb.cli.common import (
 from kb.cli.docs_cmd import docs_app
 from kb.cli.eval_cmd import eval_command
 from kb.cli.llm_cmd import llm_app
+from kb.cli.migrate_cmd import migrate_command
 from kb.cli.serve_cmd import mcp as mcp_command
 from kb.cli.serve_cmd import serve as serve_command
 
@@ -42,6 +43,7 @@ app.add_typer(audit_app, name="audit")
 app.command("eval")(eval_command)
 app.command("serve")(serve_command)
 app.command("mcp")(mcp_command)
+app.command("migrate")(migrate_command)
 
 
 @app.callback()

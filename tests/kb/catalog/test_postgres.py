@@ -58,8 +58,22 @@ def test_catalog_settings_are_validated(tmp_path, monkeypatch):
     monkeypatch.setenv("KB_CATALOG_URL", "postgresql://kb:pw@db/kb")
     with pytest.raises(ConfigError, match="KB_CATALOG_URL is set but KB_CATALOG=sqlite"):
         open_catalog(load_settings(kb_dir=tmp_path))
-    with pytest.raises(ConfigError, match="not a PostgreSQL URL"):
+    with pytest.raises(ConfigError, match="not a PostgreSQL URL") as err:
         PostgresBackend("mysql://kb:s3cret@db/kb")
+    assert "s3cret" not in str(err.value)
+
+
+def test_kb_settings_hides_the_catalog_url(monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    from kb.cli import app
+
+    monkeypatch.setenv("KB_CATALOG", "postgres")
+    monkeypatch.setenv("KB_CATALOG_URL", "postgresql://kb:s3cret@db/kb")
+    monkeypatch.setenv("KB_DIR", str(tmp_path))
+    out = CliRunner().invoke(app, ["settings"])
+    assert out.exit_code == 0 and "s3cret" not in out.output
+    assert any(line.startswith("catalog_url") and "***" in line for line in out.output.splitlines())
 
 
 def test_connection_errors_never_show_the_password(postgres_cluster):

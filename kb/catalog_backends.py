@@ -239,22 +239,37 @@ class PostgresBackend:
         conn.execute(f"SET lock_timeout = {BUSY_TIMEOUT_MS}")
         return conn
 
-    def _live(self):
+    def _live(self, ping: bool = False):
+        """The connection, reopened if it was closed or broke (a server restart or failover)."""
+        import psycopg
+
+        if not (self._conn.closed or self._conn.broken) and ping:
+            try:
+                self._conn.execute("SELECT 1")
+            except psycopg.OperationalError:
+                pass  # now marked broken: reconnect below
         if self._conn.closed or self._conn.broken:
-            self._conn = self._connect()  # the server restarted or failed over: reconnect once
+            self._conn = self._connect()
         return self._conn
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         with self._lock:
-            conn = self._live()
+            conn = self._live(ping=True)  # never start a write on a dead connection
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK_KEY,))
                 yield _PostgresSession(conn)
 
     def query(self, sql: str, params: Iterable = ()) -> list[Row]:
+        import psycopg
+
         with self._lock:
-            return _PostgresSession(self._live()).execute(sql, params).fetchall()
+            try:
+                return _PostgresSession(self._live()).execute(sql, params).fetchall()
+            except psycopg.OperationalError:
+                if not self._conn.broken:
+                    raise
+                return _PostgresSession(self._live()).execute(sql, params).fetchall()  # reads retry once
 
     def table_names(self) -> list[str]:
         rows = self.query(

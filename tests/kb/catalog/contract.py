@@ -8,8 +8,10 @@ time it is called with the same name. Every public `Catalog` method is covered h
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 import threading
 
+import psycopg
 import pytest
 
 from kb.catalog import MIGRATIONS, Catalog
@@ -234,3 +236,23 @@ class CatalogContract:
         with pytest.raises(KeyError):
             src.export_rows("no_such_table")
         dst.import_rows("events", [])
+
+    def test_copy_from_is_all_or_nothing_and_can_replace(self, open_catalog):
+        src, dst = open_catalog("copy-src"), open_catalog("copy-dst")
+        src.put(doc("a"), "ingest")
+        src.put(doc("b"), "ingest")
+        src.log_answer("q", True, "{}")
+        copied = dst.copy_from(src)
+        assert copied["documents"] == 2 and copied["events"] == 2 and copied["answers"] == 1
+        assert dst.documents() == src.documents()
+        # a second copy without replace collides on the primary keys and changes nothing
+        with pytest.raises((sqlite3.IntegrityError, psycopg.errors.UniqueViolation)):
+            dst.copy_from(src)
+        assert dst.row_counts() == src.row_counts()
+        src.put(doc("c"), "ingest")
+        dst.copy_from(src, replace=True)
+        assert dst.row_counts() == src.row_counts() and [d.doc_id for d in dst.documents()] == ["a", "b", "c"]
+
+    def test_description_names_the_catalog(self, catalog):
+        assert catalog.description and catalog.dialect in ("sqlite", "postgres")
+        assert catalog.backend.dialect == catalog.dialect

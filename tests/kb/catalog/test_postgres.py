@@ -93,3 +93,23 @@ def test_reconnects_after_the_connection_drops(postgres_url):
     cat.log_answer("after", True, "{}")
     assert [a["question"] for a in cat.answers()] == ["after", "before"]
     cat.close()
+
+
+def test_survives_the_server_dropping_the_connection(postgres_url, postgres_cluster):
+    """pg_terminate_backend is what a restart or failover looks like from the client."""
+    import psycopg
+
+    cat = Catalog(backend=PostgresBackend(postgres_url))
+    cat.log_answer("first", True, "{}")
+
+    def kill() -> None:
+        pid = cat.backend._conn.info.backend_pid
+        with psycopg.connect(postgres_cluster.url(), autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+    kill()
+    assert [a["question"] for a in cat.answers()] == ["first"]  # a read retries once
+    kill()
+    cat.log_answer("second", True, "{}")  # a write checks its connection first
+    assert [a["question"] for a in cat.answers()] == ["second", "first"]
+    cat.close()

@@ -9,7 +9,8 @@ Steps, each reported through `progress(stage, done, total, detail)`:
 3. `verify`: row counts per table, point counts per document (all versions and the live
    one), and a sample of questions asked of both sides, whose citations must match.
 
-Nothing is written to the source. The target must be empty unless `replace=True`.
+Nothing is written to the source (opening a catalog made by an older version upgrades its
+schema in place, as every open does). The target must be empty unless `replace=True`.
 """
 
 from __future__ import annotations

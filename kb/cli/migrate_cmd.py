@@ -7,7 +7,16 @@ from typing import Annotated
 
 import typer
 
-from kb.cli.common import JsonOption, KbDirOption, err, fail_cleanly, print_json, read_queries, settings_for
+from kb.cli.common import (
+    JsonOption,
+    KbDirOption,
+    err,
+    fail_cleanly,
+    print_json,
+    read_queries,
+    settings_for,
+    stage_progress,
+)
 
 
 def migrate_command(
@@ -41,7 +50,6 @@ def migrate_command(
 
     Exit 0: copied and verified; 1: copied but the verification found differences; 2: usage error."""
     from qdrant_client import QdrantClient
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from kb.catalog import Catalog
     from kb.catalog_backends import PostgresBackend
@@ -58,17 +66,15 @@ def migrate_command(
         if not url:
             err("give the target catalog: --catalog-url postgresql://USER:PASSWORD@HOST:5432/DB (or KB_CATALOG_URL).")
             raise typer.Exit(2)
-        server_url = qdrant_url or settings.qdrant_url
-        if bool(server_url) == bool(qdrant_path):
+        server_url = None if qdrant_path else (qdrant_url or settings.qdrant_url)
+        if qdrant_path and qdrant_url:
+            err("give --qdrant-url or --qdrant-path, not both.")
+            raise typer.Exit(2)
+        if not (server_url or qdrant_path):
             err("give the target store: --qdrant-url URL (or QDRANT_URL), or --qdrant-path DIR for local mode.")
             raise typer.Exit(2)
         dim = shard_dimension(settings.shard_path)
         embedder = open_embedder(settings)
-        client = (
-            QdrantClient(path=str(qdrant_path))
-            if qdrant_path
-            else QdrantClient(url=server_url, api_key=settings.qdrant_api_key or None, timeout=60)
-        )
         options = {
             k: v
             for k, v in (
@@ -78,44 +84,30 @@ def migrate_command(
             )
             if v is not None
         }
-        store = ServerStore(None, collection or settings.collection, dim, client=client, create_options=options)
         catalog = Catalog(backend=PostgresBackend(url))
+        store = None
         try:
-            with Progress(
-                TextColumn("{task.description:<7}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                TextColumn("{task.fields[detail]}", style="dim"),
-                console=_stderr_console(),
-                transient=json_out,
-            ) as bar:
-                tasks: dict[str, int] = {}
-
-                def progress(stage: str, done: int, total: int, detail: str) -> None:
-                    if stage not in tasks:
-                        tasks[stage] = bar.add_task(stage, total=total, detail="")
-                    bar.update(tasks[stage], completed=done, total=total, detail=detail[:40])
-
+            client = (
+                QdrantClient(path=str(qdrant_path))
+                if qdrant_path
+                else QdrantClient(url=server_url, api_key=settings.qdrant_api_key or None, timeout=60)
+            )
+            store = ServerStore(None, collection or settings.collection, dim, client=client, create_options=options)
+            with stage_progress(transient=json_out) as progress:
                 asked = [q["query"] for q in read_queries(questions)] if questions else None
                 report = migrate_to_server(
                     settings, embedder, store, catalog, questions=asked, sample=sample, replace=replace,
                     progress=progress,
                 )
         finally:
-            store.close()
+            if store is not None:
+                store.close()
             catalog.close()
     if json_out:
         print_json(report.contract())
     else:
         _print_report(report)
     raise typer.Exit(0 if report.ok else 1)
-
-
-def _stderr_console():
-    from rich.console import Console
-
-    return Console(stderr=True)
 
 
 def _print_report(report) -> None:

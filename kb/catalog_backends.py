@@ -126,7 +126,7 @@ class SQLiteBackend:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.description = str(self.path)
-        private_folder(self.path.parent)
+        private_folder(self.path.parent, tighten=False)  # KB_DIR itself: prepare_data_folder
         private_file(self.path)
         try:
             self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)

@@ -16,8 +16,9 @@ FOLDER_MODE = 0o700
 FILE_MODE = 0o600
 
 
-def private_folder(path: Path) -> Path:
-    """Create `path` (and missing parents) with mode 0700, or tighten it if we own it."""
+def private_folder(path: Path, tighten: bool = True) -> Path:
+    """Create `path` (and missing parents) with mode 0700. With `tighten`, an existing `path`
+    that we own is set to 0700 too (for KB_DIR; not for an arbitrary folder a file sits in)."""
     path = Path(path)
     missing = []
     probe = path
@@ -27,7 +28,8 @@ def private_folder(path: Path) -> Path:
     for folder in reversed(missing):
         folder.mkdir(mode=FOLDER_MODE, exist_ok=True)
         os.chmod(folder, FOLDER_MODE)  # mkdir's mode is filtered by the umask
-    _tighten(path, FOLDER_MODE)
+    if tighten:
+        _tighten(path, FOLDER_MODE)
     return path
 
 

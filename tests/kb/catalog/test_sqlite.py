@@ -52,14 +52,20 @@ def test_catalog_files_are_private(tmp_path):
     cat.close()
 
 
-def test_loose_modes_on_an_old_catalog_are_tightened(tmp_path):
+def test_loose_modes_on_an_old_knowledge_base_are_tightened(tmp_path):
+    from kb.catalog import open_catalog
+    from kb.settings import load_settings
+
     kb_dir = tmp_path / "kb"
-    kb_dir.mkdir(mode=0o755)
-    kb_dir.chmod(0o755)
+    kb_dir.mkdir()
     Catalog(kb_dir / "catalog.db").close()
+    kb_dir.chmod(0o755)
     (kb_dir / "catalog.db").chmod(0o644)
     Catalog(kb_dir / "catalog.db").close()
-    assert _mode(kb_dir) == 0o700 and _mode(kb_dir / "catalog.db") == 0o600
+    assert _mode(kb_dir / "catalog.db") == 0o600  # the catalog's own files: always
+    assert _mode(kb_dir) == 0o755  # a folder given only as a file's parent is left alone
+    open_catalog(load_settings(kb_dir=kb_dir)).close()
+    assert _mode(kb_dir) == 0o700 and _mode(kb_dir / "qdrant") == 0o700  # the data folder: tightened
 
 
 def test_a_main_branch_catalog_upgrades_in_place(tmp_path):

@@ -31,7 +31,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from kb.catalog_backends import CatalogBackend, PostgresBackend, Row, Session, SQLiteBackend
-from kb.catalog_migrations import Migration, applied, current_version, migrate, split_statements
+from kb.catalog_migrations import (
+    Migration,
+    applied,
+    current_version,
+    ensure_schema,
+    migrate,
+    split_statements,
+)
 from kb.errors import ConfigError
 from kb.records import DocStatus, Document
 
@@ -175,9 +182,8 @@ class Catalog:
         self.path: Path | None = getattr(self.backend, "path", None)
         try:
             migrate(self.backend, MIGRATIONS)
-            with self.transaction() as conn:  # tables added to _SCHEMA since the last migration
-                for sql in split_statements(_SCHEMA) + split_statements(_AUDIT_SCHEMA):
-                    conn.execute(sql)
+            ensure_schema(self.backend, _SCHEMA)  # tables added to _SCHEMA since the last migration
+            ensure_schema(self.backend, _AUDIT_SCHEMA)
         except BaseException:
             self.backend.close()
             raise

@@ -80,6 +80,8 @@ class CatalogBackend(Protocol):
 
     def table_names(self) -> list[str]: ...
 
+    def index_names(self) -> list[str]: ...
+
     def close(self) -> None: ...
 
 
@@ -167,6 +169,10 @@ class SQLiteBackend:
 
     def table_names(self) -> list[str]:
         rows = self.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+        return sorted(r["name"] for r in rows)
+
+    def index_names(self) -> list[str]:
+        rows = self.query("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%'")
         return sorted(r["name"] for r in rows)
 
     def close(self) -> None:
@@ -277,6 +283,10 @@ class PostgresBackend:
             "WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
         )
         return sorted(r["table_name"] for r in rows)
+
+    def index_names(self) -> list[str]:
+        rows = self.query("SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()")
+        return sorted(r["indexname"] for r in rows)
 
     def close(self) -> None:
         with self._lock:

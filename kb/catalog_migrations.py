@@ -44,8 +44,27 @@ def split_statements(script: str) -> tuple[str, ...]:
 
 
 def current_version(backend: CatalogBackend) -> int:
+    if "schema_migrations" not in backend.table_names():
+        return 0
     rows = backend.query("SELECT MAX(version) AS v FROM schema_migrations")
     return int(rows[0]["v"] or 0)
+
+
+def created_names(script: str) -> set[str]:
+    """The tables and indexes a script of `CREATE ... IF NOT EXISTS name` statements makes."""
+    return set(re.findall(r"CREATE\s+(?:UNIQUE\s+)?(?:TABLE|INDEX)\s+IF\s+NOT\s+EXISTS\s+(\w+)", script, re.I))
+
+
+def ensure_schema(backend: CatalogBackend, script: str) -> bool:
+    """Run an idempotent DDL script unless everything it creates exists (so an up-to-date
+    catalog opens without any write, and without needing CREATE rights). True if it ran."""
+    wanted = created_names(script)
+    if wanted <= set(backend.table_names()) | set(backend.index_names()):
+        return False
+    with backend.transaction() as conn:
+        for sql in split_statements(script):
+            conn.execute(sql)
+    return True
 
 
 def applied(backend: CatalogBackend) -> list[dict]:
@@ -58,9 +77,11 @@ def migrate(backend: CatalogBackend, migrations: tuple[Migration, ...]) -> list[
     versions = [m.version for m in migrations]
     if versions != sorted(set(versions)):
         raise ValueError(f"catalog migrations must have increasing, unique versions: {versions}")
+    latest = versions[-1] if versions else 0
+    if current_version(backend) == latest:
+        return []  # up to date: no write, no lock
     with backend.transaction() as conn:
         conn.execute(_TABLE)
-    latest = versions[-1] if versions else 0
     done: list[int] = []
     for m in migrations:
         with backend.transaction() as conn:  # the write lock: one process migrates at a time

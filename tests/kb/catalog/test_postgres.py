@@ -113,3 +113,27 @@ def test_survives_the_server_dropping_the_connection(postgres_url, postgres_clus
     cat.log_answer("second", True, "{}")  # a write checks its connection first
     assert [a["question"] for a in cat.answers()] == ["second", "first"]
     cat.close()
+
+
+def test_an_app_role_without_create_rights_can_use_a_migrated_catalog(postgres_cluster):
+    """Least privilege: a migration role owns the schema; the app's role may only read and write rows."""
+    import uuid
+
+    import psycopg
+
+    owner_url = postgres_cluster.fresh_database()
+    schema = owner_url.rsplit("%3D", 1)[1]
+    Catalog(backend=PostgresBackend(owner_url)).close()
+    role = "app_" + uuid.uuid4().hex[:8]
+    with psycopg.connect(postgres_cluster.url(), autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {role} LOGIN")
+        admin.execute(f"GRANT USAGE ON SCHEMA {schema} TO {role}")
+        admin.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {role}")
+    app_url = owner_url.replace("postgresql://postgres@", f"postgresql://{role}@")
+    cat = Catalog(backend=PostgresBackend(app_url))
+    cat.log_answer("from the app role", True, "{}")
+    assert cat.answers()[0]["question"] == "from the app role"
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        with cat.transaction() as conn:
+            conn.execute("CREATE TABLE not_allowed (x TEXT)")
+    cat.close()

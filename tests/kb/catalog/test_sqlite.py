@@ -120,3 +120,27 @@ def test_a_corrupt_catalog_file_is_a_clear_error(tmp_path):
 
     with pytest.raises(KBError, match="catalog.db"):
         Catalog(path)
+
+
+def test_an_up_to_date_catalog_opens_without_writing(tmp_path):
+    from kb.catalog_backends import SQLiteBackend
+
+    Catalog(tmp_path / "catalog.db").close()
+
+    class NoWrites(SQLiteBackend):
+        def transaction(self):
+            raise AssertionError("opening an up-to-date catalog must not write")
+
+    cat = Catalog(backend=NoWrites(tmp_path / "catalog.db"))
+    assert cat.schema_version() == MIGRATIONS[-1].version
+    cat.close()
+
+
+def test_a_table_added_to_the_schema_later_is_created_on_an_existing_catalog(tmp_path, monkeypatch):
+    import kb.catalog
+
+    Catalog(tmp_path / "catalog.db").close()
+    monkeypatch.setattr(kb.catalog, "_SCHEMA", kb.catalog._SCHEMA + "\nCREATE TABLE IF NOT EXISTS api_keys (key_id TEXT PRIMARY KEY);\n")
+    cat = Catalog(tmp_path / "catalog.db")
+    assert "api_keys" in cat.tables()
+    cat.close()

@@ -35,6 +35,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("qdrant_url", "", "QDRANT_URL", "Qdrant server URL, for store=server."),
     Setting("qdrant_api_key", "", "QDRANT_API_KEY", "Qdrant server API key.", secret=True),
     Setting("collection", "oh_kb", "KB_COLLECTION", "Collection name on a Qdrant server."),
+    Setting("qdrant_shards", 0, "KB_QDRANT_SHARDS", "shard_number when kb creates the server collection (0: server default)."),
+    Setting(
+        "qdrant_replication_factor", 0, "KB_QDRANT_REPLICATION_FACTOR",
+        "replication_factor when kb creates the server collection (0: server default).",
+    ),
+    Setting(
+        "qdrant_write_consistency", 0, "KB_QDRANT_WRITE_CONSISTENCY",
+        "write_consistency_factor when kb creates the server collection (0: server default).",
+    ),
     Setting("catalog", "sqlite", "KB_CATALOG", "Catalog backend: SQLite under KB_DIR, or PostgreSQL.", ("sqlite", "postgres")),
     Setting(
         "catalog_url",
@@ -205,6 +214,18 @@ class Settings:
     audit_retention_days: int = 2922
     catalog: str = "sqlite"
     catalog_url: str = ""
+    qdrant_shards: int = 0
+    qdrant_replication_factor: int = 0
+    qdrant_write_consistency: int = 0
+
+    def collection_options(self) -> dict[str, int]:
+        """The cluster parameters for a new server collection (deploy/README.md explains them)."""
+        pairs = (
+            ("shard_number", self.qdrant_shards),
+            ("replication_factor", self.qdrant_replication_factor),
+            ("write_consistency_factor", self.qdrant_write_consistency),
+        )
+        return {k: v for k, v in pairs if v}
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property

@@ -34,13 +34,13 @@ def migrate_command(
         Path | None, typer.Option("--questions", help='JSONL of {"question"} lines to compare (default: document titles).')
     ] = None,
     sample: Annotated[int, typer.Option("--sample", help="How many document titles to ask when --questions is not given.")] = 10,
-    shards: Annotated[int | None, typer.Option("--shards", help="shard_number of a new collection (cluster).")] = None,
+    shards: Annotated[int | None, typer.Option("--shards", help="shard_number of a new collection (default: $KB_QDRANT_SHARDS).")] = None,
     replication_factor: Annotated[
-        int | None, typer.Option("--replication-factor", help="replication_factor of a new collection (cluster).")
+        int | None, typer.Option("--replication-factor", help="replication_factor of a new collection (default: $KB_QDRANT_REPLICATION_FACTOR).")
     ] = None,
     write_consistency_factor: Annotated[
         int | None,
-        typer.Option("--write-consistency-factor", help="write_consistency_factor of a new collection (cluster)."),
+        typer.Option("--write-consistency-factor", help="write_consistency_factor of a new collection (default: $KB_QDRANT_WRITE_CONSISTENCY)."),
     ] = None,
     replace: Annotated[bool, typer.Option("--replace", help="Overwrite a target that already holds data.")] = False,
     json_out: JsonOption = False,
@@ -75,15 +75,11 @@ def migrate_command(
             raise typer.Exit(2)
         dim = shard_dimension(settings.shard_path)
         embedder = open_embedder(settings)
-        options = {
-            k: v
-            for k, v in (
-                ("shard_number", shards),
-                ("replication_factor", replication_factor),
-                ("write_consistency_factor", write_consistency_factor),
-            )
-            if v is not None
-        }
+        options = settings.replace(
+            qdrant_shards=shards or settings.qdrant_shards,
+            qdrant_replication_factor=replication_factor or settings.qdrant_replication_factor,
+            qdrant_write_consistency=write_consistency_factor or settings.qdrant_write_consistency,
+        ).collection_options()
         catalog = Catalog(backend=PostgresBackend(url))
         store = None
         try:

@@ -209,6 +209,14 @@ class Catalog:
     def _query(self, sql: str, params: Iterable = ()) -> list[Row]:
         return self.backend.query(sql, params)
 
+    def backup(self, dest: Path) -> None:
+        """Copy an embedded (SQLite) catalog consistently to `dest`, even while it is serving."""
+        if not isinstance(self.backend, SQLiteBackend):
+            raise ConfigError(
+                f"The catalog at {self.description} is PostgreSQL: back it up with pg_dump or WAL archiving."
+            )
+        self.backend.backup(Path(dest))
+
     # ------------------------------------------------------------ schema
 
     def schema_version(self) -> int:

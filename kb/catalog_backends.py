@@ -163,6 +163,17 @@ class SQLiteBackend:
         with self._lock:
             return self._session.execute(sql, params).fetchall()
 
+    def backup(self, dest: Path) -> None:
+        """A consistent copy of the catalog while it is in use (SQLite's online backup API), mode 0600."""
+        dest = Path(dest)
+        private_file(dest)
+        with self._lock:
+            target = sqlite3.connect(dest)
+            try:
+                self._conn.backup(target)
+            finally:
+                target.close()
+
     def pragma(self, name: str) -> Any:
         with self._lock:
             return self._conn.execute(f"PRAGMA {name}").fetchone()[0]

@@ -137,3 +137,10 @@ def test_an_app_role_without_create_rights_can_use_a_migrated_catalog(postgres_c
         with cat.transaction() as conn:
             conn.execute("CREATE TABLE not_allowed (x TEXT)")
     cat.close()
+
+
+def test_backup_of_a_postgres_catalog_points_to_pg_dump(postgres_url, tmp_path):
+    cat = Catalog(backend=PostgresBackend(postgres_url))
+    with pytest.raises(ConfigError, match="pg_dump"):
+        cat.backup(tmp_path / "copy.db")
+    cat.close()

@@ -144,3 +144,18 @@ def test_a_table_added_to_the_schema_later_is_created_on_an_existing_catalog(tmp
     cat = Catalog(tmp_path / "catalog.db")
     assert "api_keys" in cat.tables()
     cat.close()
+
+
+def test_backup_is_a_consistent_private_copy(tmp_path):
+    from tests.kb.catalog.contract import doc
+
+    cat = Catalog(tmp_path / "kb" / "catalog.db")
+    cat.put(doc("hepb"), "ingest")
+    cat.log_answer("q", True, "{}")
+    cat.backup(tmp_path / "copy.db")
+    copy = Catalog(tmp_path / "copy.db")
+    assert copy.row_counts() == cat.row_counts() and copy.get("hepb") == cat.get("hepb")
+    assert _mode(tmp_path / "copy.db") == 0o600
+    assert sqlite3.connect(tmp_path / "copy.db").execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    copy.close()
+    cat.close()

@@ -111,10 +111,10 @@ class _SQLiteSession:
 
     def execute(self, sql: str, params: Iterable = ()) -> Result:
         cur = self._conn.execute(sql, tuple(params))
-        rows = [Row(zip([d[0] for d in cur.description], r, strict=True)) for r in cur.fetchall()] if (
-            cur.description
-        ) else []
-        return Result(rows, cur.rowcount)
+        if cur.description is None:  # not a query
+            return Result([], cur.rowcount)
+        names = [d[0] for d in cur.description]
+        return Result([Row(zip(names, r, strict=True)) for r in cur.fetchall()], cur.rowcount)
 
     def executemany(self, sql: str, rows: Iterable[Sequence]) -> None:
         self._conn.executemany(sql, [tuple(r) for r in rows])

@@ -144,3 +144,39 @@ def test_backup_of_a_postgres_catalog_points_to_pg_dump(postgres_url, tmp_path):
     with pytest.raises(ConfigError, match="pg_dump"):
         cat.backup(tmp_path / "copy.db")
     cat.close()
+
+
+def test_ingest_curate_and_ask_on_a_postgres_catalog(postgres_url, tmp_path, monkeypatch):
+    """The whole pipeline on the PostgreSQL catalog: ingest, re-ingest a change, errors, retire, ask."""
+    import shutil
+
+    from ingest.pipeline import ingest_paths
+    from kb.curation import retire_document
+    from kb.embedder import HashEmbedder
+    from kb.service import KnowledgeBase
+    from tests.conftest import CORPUS
+
+    src = tmp_path / "docs"
+    src.mkdir()
+    for name in ("lone-working-policy-2024.md", "post-incident-support-protocol-2023.md"):
+        shutil.copy(CORPUS / "violence-aggression" / name, src / name)
+    (src / "empty.txt").write_text("")
+    monkeypatch.setenv("KB_CATALOG", "postgres")
+    monkeypatch.setenv("KB_CATALOG_URL", postgres_url)
+    with KnowledgeBase(load_settings(kb_dir=tmp_path / "kb"), embedder=HashEmbedder()) as kb:
+        first = ingest_paths(kb, [src])
+        assert first.added == 2 and len(first.failed) == 1
+        assert [e["path"] for e in kb.catalog.errors()] == [str((src / "empty.txt").resolve())]
+        note = src / "lone-working-policy-2024.md"
+        note.write_text(note.read_text() + "\n\nCheck in every two hours when working alone at night.\n")
+        assert ingest_paths(kb, [src]).updated == 1
+        doc = kb.catalog.by_source_path(str(note.resolve()))
+        assert len(kb.catalog.versions(doc.doc_id)) == 2
+        assert len(kb.chunks(doc.doc_id)) == doc.chunk_count > 0
+        answer = kb.ask("How often should lone workers check in at night?")
+        assert answer.citations and answer.citations[0].doc_id == doc.doc_id
+        retire_document(kb, doc.doc_id)
+        assert kb.catalog.get(doc.doc_id).status.value == "withdrawn"
+        assert all(h.chunk.doc_id != doc.doc_id for h in kb.search("lone workers check in night"))
+        assert [r["summary"] is not None for r in kb.catalog.runs()] == [True, True]
+    assert not (tmp_path / "kb" / "catalog.db").exists()

@@ -53,10 +53,13 @@ class QuestionCheck:
     question: str
     source: tuple[str, ...]  # cited chunk ids, in citation order
     target: tuple[str, ...]
+    source_hits: tuple[str, ...] = ()  # top search hits (chunk ids): a check even when both refuse
+    target_hits: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
-        return self.source == self.target
+        # Hits are compared as sets: near-ties may swap places between two engines.
+        return self.source == self.target and set(self.source_hits) == set(self.target_hits)
 
 
 @dataclass(frozen=True)
@@ -95,7 +98,14 @@ class MigrationReport:
                 for d in self.documents
             ],
             "questions": [
-                {"question": q.question, "source": list(q.source), "target": list(q.target), "same": q.ok}
+                {
+                    "question": q.question,
+                    "source": list(q.source),
+                    "target": list(q.target),
+                    "source_hits": list(q.source_hits),
+                    "target_hits": list(q.target_hits),
+                    "same": q.ok,
+                }
                 for q in self.questions
             ],
             "problems": self.problems,
@@ -194,6 +204,10 @@ def _cited(kb, question: str) -> tuple[str, ...]:
     return tuple(c.chunk_id for c in kb.ask(question, answer_mode="extractive").citations)
 
 
+def _hits(kb, question: str, k: int = 5) -> tuple[str, ...]:
+    return tuple(h.chunk.chunk_id for h in kb.search(question, k=k))
+
+
 def verify(
     source_kb,
     target_kb,
@@ -233,10 +247,15 @@ def verify(
     answers: list[QuestionCheck] = []
     for i, q in enumerate(questions, 1):
         progress("ask", i, len(questions), q)
-        check = QuestionCheck(q, _cited(source_kb, q), _cited(target_kb, q))
+        check = QuestionCheck(
+            q, _cited(source_kb, q), _cited(target_kb, q), _hits(source_kb, q), _hits(target_kb, q)
+        )
         answers.append(check)
         if not check.ok:
-            problems.append(f"question {q!r}: cites {list(check.source)} in the source, {list(check.target)} in the target")
+            problems.append(
+                f"question {q!r}: cites {list(check.source)} (hits {list(check.source_hits)}) in the source, "
+                f"{list(check.target)} (hits {list(check.target_hits)}) in the target"
+            )
     return tables, checks, answers, problems
 
 

@@ -76,6 +76,7 @@ def test_migrate_copies_and_the_server_kb_answers_the_same(embedded_kb, tmp_path
     assert all(d.ok for d in report.documents) and len(report.documents) >= 4
     assert [q.question for q in report.questions] == QUESTIONS
     assert any(q.source for q in report.questions)  # real citations were compared, not only refusals
+    assert all(len(q.source_hits) == 5 and set(q.source_hits) == set(q.target_hits) for q in report.questions)
 
     # Independently of the report: open both sides as knowledge bases and compare.
     with KnowledgeBase(embedded_kb, embedder=HashEmbedder()) as source:
@@ -113,6 +114,26 @@ def test_a_non_empty_target_is_refused_unless_replaced(embedded_kb, tmp_path, po
     catalog.close()
 
 
+def test_the_verification_catches_a_lossy_copy(embedded_kb, tmp_path, postgres_url):
+    """A target that silently drops one document's points must fail the verification."""
+
+    class LossyStore(ServerStore):
+        def upsert(self, points):
+            super().upsert([p for p in points if p.payload["doc_id"] != "lone-working-policy-2024"])
+
+    store = LossyStore(None, "oh_kb", 64, client=QdrantClient(location=":memory:"))
+    catalog = Catalog(backend=PostgresBackend(postgres_url))
+    report = migrate_to_server(embedded_kb, HashEmbedder(), store, catalog, questions=QUESTIONS[:1])
+    assert not report.ok
+    lost = [d for d in report.documents if not d.ok]
+    assert [d.doc_id for d in lost] == ["lone-working-policy-2024"] and lost[0].target_points == 0
+    assert any("lone-working-policy-2024:" in p for p in report.problems)
+    assert any(p.startswith("store:") for p in report.problems)
+    assert not report.questions[0].ok  # the lone-working question cites the lost document
+    store.close()
+    catalog.close()
+
+
 def test_kb_migrate_cli_json(embedded_kb, tmp_path, postgres_url, monkeypatch):
     import kb.embedder
 
@@ -136,6 +157,7 @@ def test_kb_migrate_cli_json(embedded_kb, tmp_path, postgres_url, monkeypatch):
     assert out["ok"] is True and out["problems"] == []
     assert out["points_copied"] > 0 and out["tables"]["documents"]["source"] == out["tables"]["documents"]["target"]
     assert [q["same"] for q in out["questions"]] == [True, True]
+    assert all(q["source_hits"] and set(q["source_hits"]) == set(q["target_hits"]) for q in out["questions"])
     assert all(d["ok"] for d in out["documents"])
     # the cluster parameters reach create_collection (local mode accepts and ignores them)
     assert [{k: c[k] for k in ("shard_number", "replication_factor", "write_consistency_factor")} for c in created] == [

@@ -57,6 +57,24 @@ class CatalogContract:
         assert second.migrations() == applied
         assert second.get("hepb") == doc("hepb")
 
+    def test_replicas_opening_a_new_catalog_at_once_migrate_it_once(self, open_catalog):
+        opened: list[Catalog] = []
+        errors: list[BaseException] = []
+
+        def open_one() -> None:
+            try:
+                opened.append(open_catalog("race"))
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=open_one) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == [] and len(opened) == 3
+        assert [m["version"] for m in opened[0].migrations()] == [m.version for m in MIGRATIONS]
+
     def test_tables(self, catalog):
         assert {"documents", "versions", "ingest_runs", "ingest_errors", "answers", "feedback", "events"} <= set(
             catalog.tables()

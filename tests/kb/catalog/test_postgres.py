@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from kb.catalog import Catalog, open_catalog
@@ -17,10 +19,12 @@ class TestPostgresCatalog(CatalogContract):
     def open_catalog(self, postgres_cluster):
         databases: dict[str, str] = {}
         opened: list[Catalog] = []
+        lock = threading.Lock()
 
         def factory(name: str = "main") -> Catalog:
-            if name not in databases:
-                databases[name] = postgres_cluster.fresh_database()
+            with lock:  # threads asking for the same name share one database
+                if name not in databases:
+                    databases[name] = postgres_cluster.fresh_database()
             cat = Catalog(backend=PostgresBackend(databases[name]))
             opened.append(cat)
             return cat

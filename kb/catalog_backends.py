@@ -86,7 +86,13 @@ class CatalogBackend(Protocol):
 
 
 def redact_url(url: str) -> str:
-    """The URL without its password, safe for messages and logs."""
+    """The URL without its password, safe for messages and logs.
+
+    >>> redact_url("postgresql://kb:s3cret@db.internal:5432/kb")
+    'postgresql://kb:***@db.internal:5432/kb'
+    >>> redact_url("postgresql://kb@db/kb")
+    'postgresql://kb@db/kb'
+    """
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -195,7 +201,11 @@ class SQLiteBackend:
 
 
 def to_psycopg(sql: str) -> str:
-    """`?` placeholders to psycopg's `%s` (a literal `%` becomes `%%`)."""
+    """`?` placeholders to psycopg's `%s` (a literal `%` becomes `%%`).
+
+    >>> to_psycopg("SELECT * FROM events WHERE detail LIKE '50%' AND doc_id = ?")
+    "SELECT * FROM events WHERE detail LIKE '50%%' AND doc_id = %s"
+    """
     return sql.replace("%", "%%").replace("?", "%s")
 
 

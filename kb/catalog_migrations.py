@@ -38,7 +38,11 @@ class Migration:
 
 
 def split_statements(script: str) -> tuple[str, ...]:
-    """A DDL script (like `_SCHEMA`) as single statements: `--` comments dropped, split on `;`."""
+    """A DDL script (like `_SCHEMA`) as single statements: `--` comments dropped, split on `;`.
+
+    >>> split_statements("CREATE TABLE a (x TEXT); CREATE INDEX i ON a (x); -- done; really")
+    ('CREATE TABLE a (x TEXT)', 'CREATE INDEX i ON a (x)')
+    """
     text = re.sub(r"--[^\n]*", "", script)
     return tuple(s.strip() for s in text.split(";") if s.strip())
 
@@ -51,7 +55,11 @@ def current_version(backend: CatalogBackend) -> int:
 
 
 def created_names(script: str) -> set[str]:
-    """The tables and indexes a script of `CREATE ... IF NOT EXISTS name` statements makes."""
+    """The tables and indexes a script of `CREATE ... IF NOT EXISTS name` statements makes.
+
+    >>> sorted(created_names("CREATE TABLE IF NOT EXISTS a (x TEXT); CREATE UNIQUE INDEX IF NOT EXISTS i ON a (x)"))
+    ['a', 'i']
+    """
     return set(re.findall(r"CREATE\s+(?:UNIQUE\s+)?(?:TABLE|INDEX)\s+IF\s+NOT\s+EXISTS\s+(\w+)", script, re.I))
 
 

@@ -1,26 +1,49 @@
-"""The catalog: SQLite (WAL) under `KB_DIR/catalog.db`.
+"""The catalog: which version of each document is live, and the records around it.
 
 It is the source of truth for which version of each document is live. It also
 holds version history, ingest runs and their errors, the answer audit log and
 feedback. Readers check hits against `live_versions()`, so a document that is
 half-way through re-ingest is never seen twice or half-written.
+
+One `Catalog` class, two backends (kb/catalog_backends.py): SQLite under
+`KB_DIR/catalog.db` (the embedded default) and PostgreSQL (`KB_CATALOG=postgres`),
+which several app and API replicas share. The SQL below is written once for both:
+`?` placeholders, portable types, no rowid and no SQLite-only functions. Text keys are
+sorted in Python, because PostgreSQL collations order text differently from SQLite.
+
+Adding to the catalog:
+- a new table: a `CREATE TABLE IF NOT EXISTS` block in `_SCHEMA` (applied on every open,
+  so existing catalogs get it too);
+- a change to an existing table (a column, an index, a data move): a new `Migration`
+  at the end of `MIGRATIONS`;
+- a new method: `self._query(sql, params)` to read, `with self.transaction() as conn:
+  conn.execute(sql, params)` to write. Writers are serialised on both backends. Tables
+  read newest-first carry a `seq` column: take it from `_next_seq(conn, table)`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import sqlite3
-import threading
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from kb.catalog_backends import CatalogBackend, PostgresBackend, Row, Session, SQLiteBackend
+from kb.catalog_migrations import (
+    Migration,
+    applied,
+    current_version,
+    ensure_schema,
+    migrate,
+    split_statements,
+)
+from kb.errors import ConfigError
 from kb.records import DocStatus, Document
 
 _SCHEMA = """
+-- Baseline tables (migration 1). Add new tables as their own block below.
 CREATE TABLE IF NOT EXISTS documents (
     doc_id TEXT PRIMARY KEY,
     record TEXT NOT NULL,          -- Document as JSON
@@ -77,6 +100,7 @@ CREATE TABLE IF NOT EXISTS events (
 );
 """
 
+
 # Audit (kb/audit.py owns these). Portable SQL: the same DDL runs on SQLite and PostgreSQL.
 _AUDIT_SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit_answers (
@@ -113,47 +137,106 @@ CREATE TABLE IF NOT EXISTS intents (
 );
 """
 
+# Tables read newest-first, which get an explicit `seq` (insertion order) in migration 2.
+_SEQ_TABLES = ("events", "ingest_runs", "ingest_errors", "answers", "feedback")
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "baseline tables", split_statements(_SCHEMA)),
+    Migration(
+        2,
+        "explicit insertion order (seq) instead of SQLite's rowid",
+        tuple(f"ALTER TABLE {t} ADD COLUMN seq BIGINT NOT NULL DEFAULT 0" for t in _SEQ_TABLES),
+        # Catalogs written before this migration exist only on SQLite, ordered by rowid.
+        backfill={"sqlite": tuple(f"UPDATE {t} SET seq = rowid" for t in _SEQ_TABLES)},
+    ),
+    Migration(
+        3,
+        "unique seq and lookup indexes",
+        tuple(f"CREATE UNIQUE INDEX IF NOT EXISTS {t}_seq ON {t} (seq)" for t in _SEQ_TABLES)
+        + (
+            "CREATE INDEX IF NOT EXISTS documents_source_path ON documents (source_path)",
+            "CREATE INDEX IF NOT EXISTS events_doc ON events (doc_id, seq)",
+            "CREATE INDEX IF NOT EXISTS ingest_errors_run ON ingest_errors (run_id)",
+        ),
+    ),
+)
+
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-class Catalog:
-    """Thread-safe access to the catalog database."""
+def _next_seq(conn: Session, table: str) -> int:
+    """The next insertion number of `table`. Call inside `transaction()`: writers are serialised."""
+    if table not in _SEQ_TABLES:
+        raise ValueError(f"{table} has no seq column")
+    row = conn.execute(f"SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM {table}").fetchone()
+    return int(row["n"])
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        if not self.path.exists():  # the answer log is private: owner-only (WAL files follow)
-            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
-        self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._conn.row_factory = sqlite3.Row
-        self._lock = threading.RLock()
-        with self._lock:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA busy_timeout=10000")
-            self._conn.execute("PRAGMA synchronous=FULL")
-            self._conn.executescript(_SCHEMA)
-            self._conn.executescript(_AUDIT_SCHEMA)
+
+def _without_seq(row: Row) -> dict:
+    d = dict(row)
+    d.pop("seq", None)
+    return d
+
+
+class Catalog:
+    """The catalog on one backend. Thread-safe.
+
+    `Catalog(path)` opens (or creates) a SQLite catalog file; `Catalog(backend=...)` any
+    backend; `open_catalog(settings)` the configured one. Opening migrates the schema.
+    """
+
+    def __init__(self, path: Path | str | None = None, *, backend: CatalogBackend | None = None) -> None:
+        if (path is None) == (backend is None):
+            raise TypeError("Catalog needs either a SQLite path or a backend, not both")
+        self.backend: CatalogBackend = backend or SQLiteBackend(Path(path))
+        self.path: Path | None = getattr(self.backend, "path", None)
+        try:
+            migrate(self.backend, MIGRATIONS)
+            ensure_schema(self.backend, _SCHEMA)  # tables added to _SCHEMA since the last migration
+            ensure_schema(self.backend, _AUDIT_SCHEMA)
+        except BaseException:
+            self.backend.close()
+            raise
+
+    @property
+    def dialect(self) -> str:
+        return self.backend.dialect
+
+    @property
+    def description(self) -> str:
+        """Where the catalog lives (a file path, or a URL without its password)."""
+        return self.backend.description
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        self.backend.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+    def transaction(self) -> Iterator[Session]:
+        """One write transaction; writers wait for each other (busy timeout / lock timeout)."""
+        with self.backend.transaction() as conn:
+            yield conn
 
-    def _query(self, sql: str, params: Iterable = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            return self._conn.execute(sql, tuple(params)).fetchall()
+    def _query(self, sql: str, params: Iterable = ()) -> list[Row]:
+        return self.backend.query(sql, params)
+
+    def backup(self, dest: Path) -> None:
+        """Copy an embedded (SQLite) catalog consistently to `dest`, even while it is serving."""
+        if not isinstance(self.backend, SQLiteBackend):
+            raise ConfigError(
+                f"The catalog at {self.description} is PostgreSQL: back it up with pg_dump or WAL archiving."
+            )
+        self.backend.backup(Path(dest))
+
+    # ------------------------------------------------------------ schema
+
+    def schema_version(self) -> int:
+        return current_version(self.backend)
+
+    def migrations(self) -> list[dict]:
+        """The applied migrations: version, name, applied_at."""
+        return applied(self.backend)
 
     # ------------------------------------------------------------ documents
 
@@ -162,7 +245,8 @@ class Catalog:
         return Document.model_validate_json(rows[0]["record"]) if rows else None
 
     def documents(self, statuses: Iterable[str] | None = None) -> list[Document]:
-        rows = self._query("SELECT record FROM documents ORDER BY doc_id")
+        rows = self._query("SELECT doc_id, record FROM documents")
+        rows.sort(key=lambda r: r["doc_id"])
         docs = [Document.model_validate_json(r["record"]) for r in rows]
         if statuses is not None:
             wanted = set(statuses)
@@ -217,8 +301,8 @@ class Catalog:
                 (doc.doc_id, doc.model_dump_json(), doc.status.value, doc.version, doc.source_path, _now()),
             )
             conn.execute(
-                "INSERT INTO events (at, doc_id, action, detail) VALUES (?, ?, ?, ?)",
-                (_now(), doc.doc_id, action, detail),
+                "INSERT INTO events (seq, at, doc_id, action, detail) VALUES (?, ?, ?, ?, ?)",
+                (_next_seq(conn, "events"), _now(), doc.doc_id, action, detail),
             )
 
     def set_status(
@@ -234,19 +318,21 @@ class Catalog:
     def versions(self, doc_id: str) -> list[dict]:
         rows = self._query(
             "SELECT version, source_path, ingested_at, chunk_count, page_count, replaced_at "
-            "FROM versions WHERE doc_id = ? ORDER BY ingested_at",
+            "FROM versions WHERE doc_id = ?",
             (doc_id,),
         )
+        rows.sort(key=lambda r: r["ingested_at"])
         return [dict(r) for r in rows]
 
     def events(self, doc_id: str | None = None, limit: int = 200) -> list[dict]:
+        """Newest first."""
         if doc_id:
             rows = self._query(
-                "SELECT * FROM events WHERE doc_id = ? ORDER BY at DESC, rowid DESC LIMIT ?", (doc_id, limit)
+                "SELECT * FROM events WHERE doc_id = ? ORDER BY seq DESC LIMIT ?", (doc_id, limit)
             )
         else:
-            rows = self._query("SELECT * FROM events ORDER BY at DESC, rowid DESC LIMIT ?", (limit,))
-        return [dict(r) for r in rows]
+            rows = self._query("SELECT * FROM events ORDER BY seq DESC LIMIT ?", (limit,))
+        return [_without_seq(r) for r in rows]
 
     # ------------------------------------------------------------ ingest runs
 
@@ -254,8 +340,8 @@ class Catalog:
         run_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
         with self.transaction() as conn:
             conn.execute(
-                "INSERT INTO ingest_runs (run_id, started_at, paths) VALUES (?, ?, ?)",
-                (run_id, _now(), json.dumps(paths)),
+                "INSERT INTO ingest_runs (seq, run_id, started_at, paths) VALUES (?, ?, ?, ?)",
+                (_next_seq(conn, "ingest_runs"), run_id, _now(), json.dumps(paths)),
             )
         return run_id
 
@@ -270,35 +356,35 @@ class Catalog:
     def add_error(self, run_id: str, path: str, error: str) -> None:
         with self.transaction() as conn:
             conn.execute(
-                "INSERT INTO ingest_errors (run_id, path, error, at) VALUES (?, ?, ?, ?)",
-                (run_id, path, error, _now()),
+                "INSERT INTO ingest_errors (seq, run_id, path, error, at) VALUES (?, ?, ?, ?, ?)",
+                (_next_seq(conn, "ingest_errors"), run_id, path, error, _now()),
             )
 
     def runs(self, limit: int = 50) -> list[dict]:
-        rows = self._query("SELECT * FROM ingest_runs ORDER BY started_at DESC, rowid DESC LIMIT ?", (limit,))
+        """Newest first."""
+        rows = self._query("SELECT * FROM ingest_runs ORDER BY seq DESC LIMIT ?", (limit,))
         out = []
         for r in rows:
-            d = dict(r)
+            d = _without_seq(r)
             d["paths"] = json.loads(d["paths"])
             d["summary"] = json.loads(d["summary"]) if d["summary"] else None
             out.append(d)
         return out
 
     def errors(self, run_id: str | None = None) -> list[dict]:
-        """Errors of one run, or of the latest run that has finished."""
+        """Errors of one run, or of the latest run that has finished, by path."""
         if run_id is None:
             rows = self._query(
-                "SELECT run_id FROM ingest_runs WHERE finished_at IS NOT NULL "
-                "ORDER BY started_at DESC, rowid DESC LIMIT 1"
+                "SELECT run_id FROM ingest_runs WHERE finished_at IS NOT NULL ORDER BY seq DESC LIMIT 1"
             )
             if not rows:
                 return []
             run_id = rows[0]["run_id"]
         rows = self._query(
-            "SELECT run_id, path, error, at FROM ingest_errors WHERE run_id = ? ORDER BY path",
-            (run_id,),
+            "SELECT seq, run_id, path, error, at FROM ingest_errors WHERE run_id = ?", (run_id,)
         )
-        return [dict(r) for r in rows]
+        rows.sort(key=lambda r: (r["path"], r["seq"]))
+        return [_without_seq(r) for r in rows]
 
     def unfinished_runs(self) -> list[dict]:
         rows = self._query("SELECT run_id, started_at, paths FROM ingest_runs WHERE finished_at IS NULL")
@@ -329,8 +415,8 @@ class Catalog:
     def add_event(self, doc_id: str, action: str, detail: str = "") -> None:
         with self.transaction() as conn:
             conn.execute(
-                "INSERT INTO events (at, doc_id, action, detail) VALUES (?, ?, ?, ?)",
-                (_now(), doc_id, action, detail),
+                "INSERT INTO events (seq, at, doc_id, action, detail) VALUES (?, ?, ?, ?, ?)",
+                (_next_seq(conn, "events"), _now(), doc_id, action, detail),
             )
 
     def delete_version(self, doc_id: str, version: str, detail: str = "") -> None:
@@ -338,18 +424,9 @@ class Catalog:
         with self.transaction() as conn:
             conn.execute("DELETE FROM versions WHERE doc_id = ? AND version = ?", (doc_id, version))
             conn.execute(
-                "INSERT INTO events (at, doc_id, action, detail) VALUES (?, ?, ?, ?)",
-                (_now(), doc_id, "purge", f"version {version}" + (f": {detail}" if detail else "")),
+                "INSERT INTO events (seq, at, doc_id, action, detail) VALUES (?, ?, ?, ?, ?)",
+                (_next_seq(conn, "events"), _now(), doc_id, "purge", f"version {version}" + (f": {detail}" if detail else "")),
             )
-
-    def backup(self, dest: Path) -> None:
-        """A consistent copy of the catalog in the file `dest` (SQLite's online backup API)."""
-        target = sqlite3.connect(dest)
-        try:
-            with self._lock:
-                self._conn.backup(target)
-        finally:
-            target.close()
 
     def all_versions(self) -> set[tuple[str, str]]:
         """Every (doc_id, version) the catalog knows, live or kept."""
@@ -361,10 +438,21 @@ class Catalog:
         answer_id = uuid.uuid4().hex
         with self.transaction() as conn:
             conn.execute(
-                "INSERT INTO answers (answer_id, at, question, answerable, record) VALUES (?, ?, ?, ?, ?)",
-                (answer_id, _now(), question, int(answerable), record_json),
+                "INSERT INTO answers (seq, answer_id, at, question, answerable, record) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (_next_seq(conn, "answers"), answer_id, _now(), question, int(answerable), record_json),
             )
         return answer_id
+
+    def answers(self, limit: int = 200) -> list[dict]:
+        """The answer audit log, newest first: answer_id, at, question, answerable, record (JSON)."""
+        rows = self._query("SELECT * FROM answers ORDER BY seq DESC LIMIT ?", (limit,))
+        out = []
+        for r in rows:
+            d = _without_seq(r)
+            d["answerable"] = bool(d["answerable"])
+            out.append(d)
+        return out
 
     def add_feedback(
         self,
@@ -380,17 +468,28 @@ class Catalog:
         feedback_id = uuid.uuid4().hex
         with self.transaction() as conn:
             conn.execute(
-                "INSERT INTO feedback (feedback_id, at, question, answer, chunk_ids, rating, comment, "
-                "answer_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (feedback_id, _now(), question, answer, json.dumps(chunk_ids), rating, comment, answer_id),
+                "INSERT INTO feedback (seq, feedback_id, at, question, answer, chunk_ids, rating, comment, "
+                "answer_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    _next_seq(conn, "feedback"),
+                    feedback_id,
+                    _now(),
+                    question,
+                    answer,
+                    json.dumps(chunk_ids),
+                    rating,
+                    comment,
+                    answer_id,
+                ),
             )
         return feedback_id
 
     def feedback(self, limit: int = 200) -> list[dict]:
-        rows = self._query("SELECT * FROM feedback ORDER BY at DESC LIMIT ?", (limit,))
+        """Newest first."""
+        rows = self._query("SELECT * FROM feedback ORDER BY seq DESC LIMIT ?", (limit,))
         out = []
         for r in rows:
-            d = dict(r)
+            d = _without_seq(r)
             d["chunk_ids"] = json.loads(d["chunk_ids"])
             out.append(d)
         return out
@@ -405,3 +504,72 @@ class Catalog:
 
     def query(self, sql: str, params: Iterable = ()) -> list[dict]:
         return [dict(r) for r in self._query(sql, params)]
+
+    # ------------------------------------------------------------ copying (kb migrate)
+
+    def tables(self) -> list[str]:
+        """Every catalog table except the migration record, by name."""
+        return [t for t in self.backend.table_names() if t != "schema_migrations"]
+
+    def row_counts(self) -> dict[str, int]:
+        return {t: int(self._query(f"SELECT COUNT(*) AS n FROM {t}")[0]["n"]) for t in self.tables()}
+
+    def export_rows(self, table: str) -> list[dict]:
+        """Every row of `table`, as stored (including `seq`)."""
+        if table not in self.tables():
+            raise KeyError(table)
+        return [dict(r) for r in self._query(f"SELECT * FROM {table}")]
+
+    def import_rows(self, table: str, rows: Sequence[dict], batch: int = 500) -> None:
+        """Insert rows exported from another catalog into `table`, in one transaction."""
+        with self.transaction() as conn:
+            self._insert_rows(conn, table, rows, batch)
+
+    def _insert_rows(self, conn: Session, table: str, rows: Sequence[dict], batch: int = 500) -> None:
+        if table not in self.tables():
+            raise KeyError(table)
+        if not rows:
+            return
+        columns = list(rows[0])
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        for start in range(0, len(rows), batch):
+            conn.executemany(sql, [[r[c] for c in columns] for r in rows[start : start + batch]])
+
+    def copy_from(self, source: Catalog, replace: bool = False) -> dict[str, int]:
+        """Copy every table of `source` into this catalog in one transaction (all or nothing).
+        With `replace`, this catalog's rows are deleted first. Returns rows copied per table."""
+        if source.schema_version() != self.schema_version():
+            raise ConfigError(
+                f"Catalog schema versions differ: {source.description} is at {source.schema_version()}, "
+                f"{self.description} at {self.schema_version()}. Open both with the same oh-kb version."
+            )
+        missing = sorted(set(source.tables()) - set(self.tables()))
+        if missing:
+            raise ConfigError(f"{self.description} has no table(s) {', '.join(missing)}.")
+        data = {t: source.export_rows(t) for t in source.tables()}
+        with self.transaction() as conn:
+            for table, rows in data.items():
+                if replace:
+                    conn.execute(f"DELETE FROM {table}")
+                self._insert_rows(conn, table, rows)
+        return {t: len(rows) for t, rows in data.items()}
+
+
+def open_catalog(settings) -> Catalog:
+    """The configured catalog: SQLite under KB_DIR (default), or PostgreSQL at KB_CATALOG_URL."""
+    from kb.data_folder import prepare_data_folder
+
+    kind = getattr(settings, "catalog", "sqlite")
+    url = getattr(settings, "catalog_url", "")
+    if kind == "sqlite":
+        if url:
+            raise ConfigError(
+                "KB_CATALOG_URL is set but KB_CATALOG=sqlite. Set KB_CATALOG=postgres to use that "
+                "database, or unset KB_CATALOG_URL."
+            )
+        prepare_data_folder(settings)
+        return Catalog(settings.catalog_path)
+    if kind == "postgres":
+        prepare_data_folder(settings)  # the embedded shard (store=edge) still lives in KB_DIR
+        return Catalog(backend=PostgresBackend(url))
+    raise ConfigError(f"Unknown catalog {kind!r}: use sqlite or postgres.")

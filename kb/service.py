@@ -17,7 +17,7 @@ from urllib.parse import quote
 from kb.ask import REFUSAL, AskPipeline, Library
 from kb.ask.answerability import AnswerabilityModel, AnswerabilityStage
 from kb.ask.retrieve import RetrieveStage
-from kb.catalog import Catalog
+from kb.catalog import Catalog, open_catalog
 from kb.embedder import Embedder, open_embedder
 from kb.errors import KBError
 from kb.mapping import chunk_from_payload
@@ -44,7 +44,7 @@ class KnowledgeBase:
         self.settings.kb_dir.mkdir(parents=True, exist_ok=True, mode=0o700)  # the answer log is private
         if settings.extra.get("vocabulary"):
             add_vocabulary(settings.extra["vocabulary"])  # curators' synonyms and entities (kb.toml)
-        self.catalog = catalog or Catalog(settings.catalog_path)
+        self.catalog = catalog or open_catalog(settings)
         self._embedder = embedder
         self._store = store
         self._open_lock = threading.Lock()

@@ -35,6 +35,23 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("qdrant_url", "", "QDRANT_URL", "Qdrant server URL, for store=server."),
     Setting("qdrant_api_key", "", "QDRANT_API_KEY", "Qdrant server API key.", secret=True),
     Setting("collection", "oh_kb", "KB_COLLECTION", "Collection name on a Qdrant server."),
+    Setting("qdrant_shards", 0, "KB_QDRANT_SHARDS", "shard_number when kb creates the server collection (0: server default)."),
+    Setting(
+        "qdrant_replication_factor", 0, "KB_QDRANT_REPLICATION_FACTOR",
+        "replication_factor when kb creates the server collection (0: server default).",
+    ),
+    Setting(
+        "qdrant_write_consistency", 0, "KB_QDRANT_WRITE_CONSISTENCY",
+        "write_consistency_factor when kb creates the server collection (0: server default).",
+    ),
+    Setting("catalog", "sqlite", "KB_CATALOG", "Catalog backend: SQLite under KB_DIR, or PostgreSQL.", ("sqlite", "postgres")),
+    Setting(
+        "catalog_url",
+        "",
+        "KB_CATALOG_URL",
+        "PostgreSQL URL for catalog=postgres, e.g. postgresql://kb:PASSWORD@db:5432/kb.",
+        secret=True,
+    ),
     Setting(
         "embedder",
         "local",
@@ -201,6 +218,20 @@ class Settings:
     signin_max_failures: int = 5
     signin_window_minutes: int = 15
     audit_retention_days: int = 2922
+    catalog: str = "sqlite"
+    catalog_url: str = ""
+    qdrant_shards: int = 0
+    qdrant_replication_factor: int = 0
+    qdrant_write_consistency: int = 0
+
+    def collection_options(self) -> dict[str, int]:
+        """The cluster parameters for a new server collection (deploy/README.md explains them)."""
+        pairs = (
+            ("shard_number", self.qdrant_shards),
+            ("replication_factor", self.qdrant_replication_factor),
+            ("write_consistency_factor", self.qdrant_write_consistency),
+        )
+        return {k: v for k, v in pairs if v}
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -295,4 +326,6 @@ def load_settings(**overrides: Any) -> Settings:
     values["kb_dir"] = Path(values["kb_dir"])
     if values["store"] == "server" and not values["qdrant_url"]:
         raise ConfigError("KB_STORE=server needs QDRANT_URL (for example http://localhost:6333).")
+    if values["catalog"] == "postgres" and not values["catalog_url"]:
+        raise ConfigError("KB_CATALOG=postgres needs KB_CATALOG_URL (for example postgresql://kb@db:5432/kb).")
     return Settings(**values, extra=extra)

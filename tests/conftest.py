@@ -71,3 +71,7 @@ def corpus_copy(tmp_path) -> Path:
     dst = tmp_path / "corpus"
     shutil.copytree(CORPUS / "violence-aggression", dst / "violence-aggression")
     return dst
+
+
+# A throwaway PostgreSQL cluster (Debian's postgresql) for the catalog and migrate tests.
+from tests.postgres_cluster import postgres_cluster, postgres_url  # noqa: E402, F401

@@ -84,3 +84,28 @@ def read_queries(path: Path) -> list[dict]:
             raise KBError(f'{path}:{n}: each line needs "id" and "query".')
         out.append({"id": obj.get("id", n), "query": text, "raw": obj})
     return out
+
+
+@contextmanager
+def stage_progress(transient: bool = False) -> Iterator:
+    """A rich progress bar on stderr with one row per stage; yields `progress(stage, done, total, detail)`."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description:<7}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[detail]}", style="dim"),
+        console=Console(stderr=True),
+        transient=transient,
+    ) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(stage: str, done: int, total: int, detail: str) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total, detail="")
+            bar.update(tasks[stage], completed=done, total=total, detail=detail[:40])
+
+        yield progress

@@ -25,6 +25,7 @@ from kb.cli.docs_cmd import docs_app
 from kb.cli.eval_cmd import eval_command
 from kb.cli.llm_cmd import llm_app
 from kb.cli.maint_cmd import backup, doctor, restore
+from kb.cli.migrate_cmd import migrate_command
 from kb.cli.serve_cmd import mcp as mcp_command
 from kb.cli.serve_cmd import serve as serve_command
 
@@ -46,6 +47,7 @@ app.command("mcp")(mcp_command)
 app.command("doctor")(doctor)
 app.command("backup")(backup)
 app.command("restore")(restore)
+app.command("migrate")(migrate_command)
 
 
 @app.callback()

@@ -46,5 +46,8 @@ def open_store(settings, dim: int) -> VectorStore:
     if settings.store == "server":
         from kb.store.server import ServerStore
 
-        return ServerStore(settings.qdrant_url, settings.collection, dim, settings.qdrant_api_key)
+        return ServerStore(
+            settings.qdrant_url, settings.collection, dim, settings.qdrant_api_key,
+            create_options=settings.collection_options(),
+        )
     raise ConfigError(f"Unknown store {settings.store!r}: use edge or server.")

@@ -47,7 +47,10 @@ class ServerStore:
         dim: int,
         api_key: str | None = None,
         client: QdrantClient | None = None,
+        create_options: dict | None = None,
     ) -> None:
+        """`create_options` go to create_collection when the collection is new (for a cluster:
+        shard_number, replication_factor, write_consistency_factor; see deploy/README.md)."""
         self.client = client or QdrantClient(url=url, api_key=api_key or None, timeout=30)
         self.collection = collection
         self.dim = dim
@@ -56,6 +59,7 @@ class ServerStore:
                 collection,
                 vectors_config={DENSE: models.VectorParams(size=dim, distance=models.Distance.COSINE)},
                 sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
+                **(create_options or {}),
             )
             for name, kind in INDEXED_FIELDS.items():
                 self.client.create_payload_index(collection, name, field_schema=_SCHEMA[kind])

@@ -40,6 +40,7 @@ from kb.records import ChunkDraft, DocStatus, Document, DocumentMeta
 from kb.repair import close_interrupted_runs, repair_pending
 from kb.sparse import sparse_document
 from kb.store import KEPT, LIVE, PointData, PointFilter
+from kb.verify.untrusted import instruction_sentences
 
 Progress = Callable[[str, int, int, str], None]  # (stage, done, total, detail)
 
@@ -59,6 +60,8 @@ class IngestReport:
     run_id: str = ""
     doc_ids: list[str] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
+    # stored documents that contain text addressed to an AI assistant (never used as evidence)
+    flagged: list[dict] = field(default_factory=list)
 
     def contract(self) -> dict:
         """The `kb ingest --json` contract, plus extra fields."""
@@ -75,6 +78,7 @@ class IngestReport:
             "embed_seconds": round(self.embed_seconds, 2),
             "run_id": self.run_id,
             "repaired": self.repaired,
+            "flagged": self.flagged,
         }
 
 
@@ -398,6 +402,11 @@ class Ingestor:
             report.added += 1
         report.pages += doc.page_count or 0
         report.doc_ids.append(doc.doc_id)
+        suspicious = [t for c in chunks for t in instruction_sentences(c.text)]
+        if suspicious:  # flagged to curators; answers never rest on these sentences
+            report.flagged.append({"path": str(w.path), "doc_id": doc.doc_id,
+                                   "reason": "contains text addressed to an AI assistant", "sentences": suspicious[:3]})
+            self.catalog.add_event(doc.doc_id, "flagged", "instructions addressed to an AI: " + suspicious[0][:200])
 
     def _apply_supersedes(self, doc_ids: list[str]) -> None:
         """Documents that declare `supersedes` mark their predecessors as superseded."""

@@ -111,6 +111,9 @@ def ingest(
         )
         for f in report.failed:
             err(f"{f['path']}: {f['error']}")
+        for f in report.flagged:
+            typer.secho(f"check: {f['path']}: {f['reason']} (\"{f['sentences'][0][:80]}\"); it is never used "
+                        "as evidence", fg=typer.colors.YELLOW, err=True)
         if report.failed:
             typer.echo("List them again with: kb docs errors", err=True)
     raise typer.Exit(1 if report.failed else 0)

@@ -74,6 +74,7 @@ def small_kb(tmp_path_factory):
     kb = KnowledgeBase(load_settings(kb_dir=root / "kb"), embedder=HashEmbedder(256))
     report = ingest_paths(kb, [lib])
     assert not report.failed, report.failed
+    kb.ingest_report = report
     # Hash vectors measure word overlap, not meaning: thresholds for that scale.
     kb.checker = RuleChecker(kb.embedder, Thresholds(support_align=0.5, support_sim=0.0, support_coverage=0.6,
                                                      conflict_align=0.35))

@@ -58,3 +58,10 @@ def test_an_empty_question_is_a_clear_error(small_kb):
 
     with pytest.raises(KBError, match="empty"):
         small_kb.ask("   ")
+
+
+def test_a_document_with_instructions_is_flagged_at_ingest(small_kb):
+    flagged = small_kb.ingest_report.flagged
+    assert [f["doc_id"] for f in flagged] == ["poisoned"]
+    assert "Ignore previous instructions" in flagged[0]["sentences"][0]
+    assert any(e["action"] == "flagged" for e in small_kb.catalog.events("poisoned"))

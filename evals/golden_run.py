@@ -119,7 +119,9 @@ def run_case(kb, case: GoldenCase, answer_mode: str = "extractive", modes: tuple
     scores, passed, reasons = score_answer(answer, case, answer_mode == "generative")
     rec.update(
         answer={"text": answer.answer, "answerable": answer.answerable, "evidence_score": answer.evidence_score,
-                "warnings": answer.warnings,
+                "warnings": answer.warnings, "mode": answer.mode,
+                "p_answerable": answer.answerability.get("p_answerable"),
+                "sentences": [s.model_dump() for s in answer.sentences],
                 "citations": [{"n": c.n, "doc_id": c.doc_id, "status": c.status.value, "section": c.section,
                                "page_start": c.page_start, "quote": c.quote} for c in answer.citations],
                 "hits": [hit_record(h) for h in answer.hits]},
@@ -157,6 +159,20 @@ def aggregate(records: list[dict], threshold: float | None = None) -> dict:
         rows = [r["passed"] for r in records if r["kind"] == kind]
         ans[f"pass_rate_{kind}"] = round(m.accuracy(rows), 4)
     out["answers"] = ans
+    sents = [s for r in records for s in r["answer"].get("sentences", [])]
+    generated = [r for r in records if r["answer"].get("mode") == "generative"]
+    if generated or any(r["answer"].get("mode") for r in records):
+        out["sentences"] = {
+            "answers_generative": len(generated),
+            "answers_fell_back_to_extractive": sum(1 for r in records if r["answer"].get("mode") == "extractive"
+                                                   and r["answer"]["answerable"]),
+            "sentences": len(sents),
+            "verified": sum(s["verified"] for s in sents),
+            "contradicted": sum(s["verdict"] == "contradicted" for s in sents),
+            "unsupported": sum(s["verdict"] == "unsupported" for s in sents),
+            "removed": sum(not s["shown"] for s in sents),
+            "flagged": sum(s["shown"] and not s["verified"] for s in sents),
+        }
     lat: dict[str, float] = {}
     for key in ("ask", "search_hybrid", "search_bm25", "search_dense"):
         xs = [r["latency_ms"][key] for r in records if key in r["latency_ms"]]

@@ -87,7 +87,7 @@ def render_markdown(run: dict, compare: dict | None = None) -> str:
            f"- retrieval config: `{json.dumps(run.get('config', {}))}`", ""]
     for suite, summary in run["suites"].items():
         out += [f"## {suite} (n={summary.get('n')})", "", _md_table(retrieval_table(suite, summary)), ""]
-        for section in ("answers", "checker", "by_kind", "calibration", "latency_ms", "mean_words_per_hit", "dataset"):
+        for section in ("answers", "sentences", "checker", "by_kind", "calibration", "latency_ms", "mean_words_per_hit", "dataset"):
             if summary.get(section):
                 out += [f"### {section}", "", _md_table(_kv_rows(summary[section])), ""]
         if summary.get("gate"):
@@ -116,7 +116,7 @@ def render_html(run: dict, records: list[dict], compare: dict | None = None) -> 
         parts.append(f"<h2>{escape(suite)} (n={summary.get('n')})</h2>")
         parts.append('<div class="charts">' + "".join(suite_charts(suite, summary, recs)) + "</div>")
         parts.append(_html_table(retrieval_table(suite, summary)))
-        for section in ("answers", "checker", "by_kind", "calibration", "latency_ms", "mean_words_per_hit"):
+        for section in ("answers", "sentences", "checker", "by_kind", "calibration", "latency_ms", "mean_words_per_hit"):
             if summary.get(section):
                 parts.append(f"<h3>{section}</h3>" + _html_table(_kv_rows(summary[section])))
         rows = [["id", "kind", "pass", "question", "why"]]

@@ -116,17 +116,24 @@ def _feedback(kb, i: int, turn: dict) -> None:
         st.rerun()
 
 
-def render_turn(kb, i: int, turn: dict) -> None:
+def render_turn(kb, i: int, turn: dict, actions=None) -> None:
+    """One question and its answer; `actions(i, turn)` draws the buttons under the answer."""
     answer: Answer = turn["answer"]
+    typed = turn.get("question") or answer.question
     with st.chat_message("user", avatar=":material/person:"):
-        st.text(answer.question)
+        st.text(typed)
     with st.chat_message("assistant", avatar=":material/menu_book:"):
+        if answer.question.strip() != typed.strip():
+            how = " (condensed by the language model)" if turn.get("rewrite") == "llm" else ""
+            st.html(f'<p class="kb-searched">Searched for: <q>{html.escape(answer.question)}</q>{how}</p>')
         if answer.answerable:
             st.html(answer_html(answer))
             _warnings(kb, answer)
         else:
             _refusal(answer)
         st.caption(timing_label(answer))
+        if actions is not None:
+            actions(i, turn)
         if answer.answerable:
             _sources(kb, i, answer)
         _feedback(kb, i, turn)

@@ -86,6 +86,9 @@ button[data-testid="stBaseButton-tertiary"] {{
   color: {NHS_BLUE}; text-decoration: underline; padding-left: 0; min-height: 1.6rem;
 }}
 button[data-testid="stBaseButton-tertiary"]:hover {{ color: #7C2855; }}
+.kb-searched {{ color: {SECONDARY}; font-size: .9rem; margin: 0 0 .3rem 0; }}
+.kb-searched q {{ font-style: italic; }}
+.kb-loading {{ border-left: 6px solid {NHS_BLUE}; background: #E8F1FA; padding: .7rem .9rem; margin: .5rem 0; }}
 .kb-refusal {{ border-left: 6px solid #FFB81C; background: #FFF8E1; padding: .7rem .9rem; }}
 @media (max-width: 640px) {{
   .kb-banner-title {{ font-size: .95rem; }}

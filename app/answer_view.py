@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
+from urllib.parse import quote as url_quote
 
 from kb.records import Answer, Citation, DocStatus
 
@@ -18,6 +19,11 @@ def library_href(link: str) -> str:
     """A link relative to the app root (`Library?doc=…`), so it works on any host or port."""
     i = link.find("/Library")
     return link[i + 1 :] if i >= 0 else link
+
+
+def cited_href(c: Citation) -> str:
+    """The Library link for a citation, carrying the quote so the page can highlight it."""
+    return f"{library_href(c.link)}&quote={url_quote(' '.join(c.quote.split())[:400])}"
 
 
 def pages_label(start: int | None, end: int | None) -> str:
@@ -36,7 +42,7 @@ def answer_html(answer: Answer) -> str:
             return f"[{n}]"
         label = html.escape(f"Source {c.n}: {c.title}, {c.section}", quote=True)
         return (
-            f'<a class="kb-marker" href="{html.escape(library_href(c.link), quote=True)}" '
+            f'<a class="kb-marker" href="{html.escape(cited_href(c), quote=True)}" '
             f'target="_blank" rel="noopener" aria-label="{label}" title="{label}">[{c.n}]</a>'
         )
 
@@ -81,7 +87,7 @@ def source_card_html(c: Citation, chunk_text: str, doc_type: str, today: dt.date
         ("Review due", c.review_due.isoformat() if c.review_due else "not set"),
     ]
     dl = "".join(f"<div><dt>{k}</dt><dd>{html.escape(str(v))}</dd></div>" for k, v in fields)
-    href = html.escape(library_href(c.link), quote=True)
+    href = html.escape(cited_href(c), quote=True)
     return (
         f'<article class="kb-card {cls}" id="source-{c.n}" aria-label="Source {c.n}">'
         f'<h4>[{c.n}] <a href="{href}" target="_blank" rel="noopener">{html.escape(c.title)}</a></h4>'

@@ -77,7 +77,7 @@ def _sources(kb, i: int, answer: Answer) -> None:
         doc_type = chunk.doc_type.value if chunk else ""
         st.html(source_card_html(c, chunk.text if chunk else c.quote, doc_type))
         if st.button(f"Open source [{c.n}] in the Library", key=f"open_{i}_{c.n}", type="tertiary"):
-            st.switch_page(LIBRARY_PAGE, query_params={"doc": c.doc_id, "chunk": c.chunk_id})
+            st.switch_page(LIBRARY_PAGE, query_params={"doc": c.doc_id, "chunk": c.chunk_id, "quote": c.quote})
     st.html(  # scroll each source's text box to its highlighted sentence
         "<script>setTimeout(function(){document.querySelectorAll('.kb-chunk').forEach(function(box){"
         "const m=box.querySelector('mark.kb-quote');"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 from pathlib import Path
 
 import streamlit as st
-from answer_view import pages_label, status_badges
+from answer_view import highlight, pages_label, status_badges
 
 from kb.errors import KBError
 from kb.records import Chunk, DocStatus, DocType, Document
@@ -84,7 +85,7 @@ def _metadata(doc: Document) -> None:
     st.html(f'<div class="kb-card"><div>{status_badges(doc.status, doc.review_due)}</div><dl>{dl}</dl></div>')
 
 
-def _chunks_html(chunks: list[Chunk], cited: str | None) -> str:
+def _chunks_html(chunks: list[Chunk], cited: str | None, quote: str = "") -> str:
     out = []
     last_section = None
     for c in chunks:
@@ -96,18 +97,25 @@ def _chunks_html(chunks: list[Chunk], cited: str | None) -> str:
         pages = pages_label(c.page_start, c.page_end)
         cls = "kb-doc-chunk kb-cited" if c.chunk_id == cited else "kb-doc-chunk"
         label = ' aria-label="Cited passage"' if c.chunk_id == cited else ""
+        text = html.escape(c.text)
+        if c.chunk_id == cited and quote:
+            text = highlight(c.text, quote)  # the quote itself, not the whole chunk
+            if "<mark" in text:
+                cls += " kb-has-quote"
         out.append(
             f'<section id="chunk-{html.escape(c.chunk_id, quote=True)}" class="{cls}"{label}>{head}'
-            f'<div class="kb-meta">{pages}</div><div class="kb-text">{html.escape(c.text)}</div></section>'
+            f'<div class="kb-meta">{pages}</div><div class="kb-text">{text}</div></section>'
         )
     return "".join(out)
 
 
 def _scroll_to(chunk_id: str) -> None:
+    """Scroll the cited place into view: the rendered page, else the quote, else the chunk."""
     target = json.dumps("chunk-" + chunk_id)
     st.html(
         "<script>(function(){let n=0;const t=setInterval(function(){"
-        f"const el=document.getElementById({target});"
+        f"const el=document.getElementById('kb-cited-page')||document.querySelector('mark.kb-quote')"
+        f"||document.getElementById({target});"
         "if(el){el.scrollIntoView({block:'center'});el.setAttribute('tabindex','-1');"
         "el.focus({preventScroll:true});clearInterval(t);}"
         "if(++n>50)clearInterval(t);},100);})();</script>",
@@ -115,7 +123,32 @@ def _scroll_to(chunk_id: str) -> None:
     )
 
 
-def document_view(kb, doc_id: str, chunk_id: str | None) -> None:
+def _cited_page(kb, doc: Document, chunks: list[Chunk], chunk_id: str, quote: str) -> None:
+    """A PDF's cited page as an image with the quote's boxes drawn on it (cached)."""
+    from kb.cited_page import render_cited_page
+
+    chunk = next((c for c in chunks if c.chunk_id == chunk_id), None)
+    if chunk is None or not quote.strip():
+        return
+    pages = list(range(chunk.page_start or 1, (chunk.page_end or chunk.page_start or 1) + 1))
+    try:
+        page = render_cited_page(Path(doc.source_path), doc.version, quote, pages,
+                                 kb.settings.kb_dir / "cache" / "pages")
+    except Exception as exc:  # noqa: BLE001 - a page that cannot be drawn still has its text below
+        st.caption(f"The page could not be drawn ({exc}); the cited text is highlighted below.")
+        return
+    data = base64.b64encode(page.png.read_bytes()).decode()
+    where = "with the quote highlighted" if page.found else "(the quote could not be located on the page)"
+    alt = f"Page {page.page} of {doc.title}, {where}: {quote}"
+    st.html(
+        f'<figure id="kb-cited-page" class="kb-page" tabindex="-1" data-found="{str(page.found).lower()}">'
+        f'<figcaption>Page {page.page} of {page.page_count}, {where}</figcaption>'
+        f'<img src="data:image/png;base64,{data}" width="{page.width}" height="{page.height}" '
+        f'alt="{html.escape(alt, quote=True)}"/></figure>'
+    )
+
+
+def document_view(kb, doc_id: str, chunk_id: str | None, quote: str = "") -> None:
     try:
         doc = kb.document(doc_id)
     except KBError as exc:
@@ -159,7 +192,10 @@ def document_view(kb, doc_id: str, chunk_id: str | None) -> None:
     if chunk_id and all(c.chunk_id != chunk_id for c in chunks):
         st.info("The cited passage belongs to an earlier version of this document; showing the current one.")
         chunk_id = None
+    if chunk_id and Path(doc.source_path).suffix.lower() == ".pdf" and source.is_file():
+        st.subheader("The cited page")
+        _cited_page(kb, doc, chunks, chunk_id, quote)
     st.subheader("Text")
-    st.html(_chunks_html(chunks, chunk_id))
+    st.html(_chunks_html(chunks, chunk_id, quote))
     if chunk_id:
         _scroll_to(chunk_id)

@@ -10,6 +10,7 @@ import html
 import re
 from urllib.parse import quote as url_quote
 
+from kb.citation_labels import pages_label, section_label
 from kb.records import Answer, Citation, DocStatus
 
 _MARKER = re.compile(r"\[(\d+)\]")
@@ -26,12 +27,6 @@ def cited_href(c: Citation) -> str:
     return f"{library_href(c.link)}&quote={url_quote(' '.join(c.quote.split())[:400])}"
 
 
-def pages_label(start: int | None, end: int | None) -> str:
-    if not start:
-        return ""
-    return f"p. {start}" if not end or end == start else f"pp. {start}–{end}"
-
-
 def answer_html(answer: Answer) -> str:
     """The answer text, escaped, with each `[n]` a link to its cited passage in the Library."""
     by_n = {c.n: c for c in answer.citations}
@@ -40,7 +35,8 @@ def answer_html(answer: Answer) -> str:
         c = by_n.get(n)
         if c is None:
             return f"[{n}]"
-        label = html.escape(f"Source {c.n}: {c.title}, {c.section}", quote=True)
+        where = section_label(c.title, c.section)
+        label = html.escape(f"Source {c.n}: {c.title}" + (f", {where}" if where else ""), quote=True)
         return (
             f'<a class="kb-marker" href="{html.escape(cited_href(c), quote=True)}" '
             f'target="_blank" rel="noopener" aria-label="{label}" title="{label}">[{c.n}]</a>'
@@ -81,7 +77,7 @@ def source_card_html(c: Citation, chunk_text: str, doc_type: str, today: dt.date
     cls = "kb-old" if c.status != DocStatus.current else ("kb-stale" if stale else "")
     fields = [
         ("Type", doc_type),
-        ("Section", c.section or "—"),
+        ("Section", section_label(c.title, c.section) or "—"),
         ("Pages", pages_label(c.page_start, c.page_end) or "—"),
         ("Published", c.published.isoformat() if c.published else "undated"),
         ("Review due", c.review_due.isoformat() if c.review_due else "not set"),
@@ -102,7 +98,7 @@ def source_card_html(c: Citation, chunk_text: str, doc_type: str, today: dt.date
 def citation_text(c: Citation) -> str:
     """Plain-text citation, for pasting into a letter or report."""
     pages = pages_label(c.page_start, c.page_end)
-    bits = [c.title, c.section or None, pages or None]
+    bits = [c.title, section_label(c.title, c.section) or None, pages or None]
     when = f"published {c.published.isoformat()}" if c.published else "undated"
     return f"{', '.join(b for b in bits if b)} ({when}). {c.link}"
 
@@ -110,7 +106,8 @@ def citation_text(c: Citation) -> str:
 def citation_markdown(c: Citation) -> str:
     """Markdown citation with a link, for a bulletin or wiki."""
     pages = pages_label(c.page_start, c.page_end)
-    label = " — ".join(b for b in (c.title, c.section) if b).replace("[", "(").replace("]", ")")
+    label = " — ".join(b for b in (c.title, section_label(c.title, c.section)) if b)
+    label = label.replace("[", "(").replace("]", ")")
     when = f"published {c.published.isoformat()}" if c.published else "undated"
     tail = f", {pages}" if pages else ""
     return f"[{label}]({c.link}){tail} ({when})"

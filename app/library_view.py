@@ -10,6 +10,7 @@ from pathlib import Path
 import streamlit as st
 from answer_view import highlight, pages_label, status_badges
 
+from kb.citation_labels import section_label
 from kb.errors import KBError
 from kb.records import Chunk, DocStatus, DocType, Document
 
@@ -38,7 +39,7 @@ def browse(kb, curator: bool) -> None:
             pages = pages_label(c.page_start, c.page_end)
             st.html(
                 f'<div class="kb-card"><h4>{html.escape(c.title)}</h4>'
-                f'<div class="kb-meta">{html.escape(c.heading_path)} {pages} · {c.doc_type.value}</div>'
+                f'<div class="kb-meta">{html.escape(section_label(c.title, c.heading_path))} {pages} · {c.doc_type.value}</div>'
                 f'<div class="kb-chunk">{html.escape(" ".join(c.text.split())[:400])}…</div></div>'
             )
             if st.button("Open at this passage", key=f"hit_{i}", type="tertiary"):
@@ -89,7 +90,7 @@ def _chunks_html(chunks: list[Chunk], cited: str | None, quote: str = "") -> str
     out = []
     last_section = None
     for c in chunks:
-        section = c.heading_path or "(untitled section)"
+        section = section_label(c.title, c.heading_path) or "(opening section)"
         head = ""
         if section != last_section:
             head = f'<div class="kb-section">{html.escape(section)}</div>'
@@ -179,11 +180,11 @@ def document_view(kb, doc_id: str, chunk_id: str | None, quote: str = "") -> Non
         st.caption("The original file is no longer on the server.")
 
     chunks = kb.chunks(doc_id)
-    sections = list(dict.fromkeys(c.heading_path or "(untitled section)" for c in chunks))
+    sections = list(dict.fromkeys(section_label(c.title, c.heading_path) or "(opening section)" for c in chunks))
     with st.expander(f"Sections ({len(sections)})"):
         first = {}
         for c in chunks:
-            first.setdefault(c.heading_path or "(untitled section)", c.chunk_id)
+            first.setdefault(section_label(c.title, c.heading_path) or "(opening section)", c.chunk_id)
         st.html("<ul>" + "".join(
             f'<li><a href="#chunk-{html.escape(first[s], quote=True)}" target="_self">{html.escape(s)}</a></li>'
             for s in sections) + "</ul>")

@@ -7,6 +7,7 @@ standalone question that was searched (`kb.conversation.condense`), and the Answ
 from __future__ import annotations
 
 import streamlit as st
+from library_view import prefetch_cited_pages
 
 from kb.conversation import Rewrite, Turn, condense, title_for
 from kb.errors import KBError
@@ -77,6 +78,7 @@ def ask_in_conversation(kb, current, question: str, filters: SearchFilters,
     except KBError as exc:
         st.error(str(exc))
         return None
+    prefetch_cited_pages(kb, answer)
     conv_id = st.query_params.get("c")
     if not conv_id:
         conv_id = kb.catalog.start_conversation(user_key(current), title_for(question))

@@ -124,6 +124,40 @@ def _scroll_to(chunk_id: str) -> None:
     )
 
 
+def _pages_of(chunk) -> list[int]:
+    return list(range(chunk.page_start or 1, (chunk.page_end or chunk.page_start or 1) + 1))
+
+
+def _page_cache(kb) -> Path:
+    return kb.settings.kb_dir / "cache" / "pages"
+
+
+def prefetch_cited_pages(kb, answer) -> None:
+    """Render the cited PDF pages in the background while the member reads the answer,
+    so a click on `[n]` finds its page in the cache."""
+    import threading
+
+    from kb.cited_page import render_cited_page
+
+    chunks = {h.chunk.chunk_id: h.chunk for h in answer.hits}
+    jobs = []
+    for c in answer.citations:
+        chunk = chunks.get(c.chunk_id)
+        if chunk is None or not c.source_path.lower().endswith(".pdf") or not Path(c.source_path).is_file():
+            continue
+        jobs.append((Path(c.source_path), c.version, c.quote, _pages_of(chunk)))
+
+    def run() -> None:
+        for path, version, quote, pages in jobs:
+            try:
+                render_cited_page(path, version, quote, pages, _page_cache(kb))
+            except Exception:  # noqa: BLE001 - the click renders it again and reports the error
+                pass
+
+    if jobs:
+        threading.Thread(target=run, name="kb-prefetch-pages", daemon=True).start()
+
+
 def _cited_page(kb, doc: Document, chunks: list[Chunk], chunk_id: str, quote: str) -> None:
     """A PDF's cited page as an image with the quote's boxes drawn on it (cached)."""
     from kb.cited_page import render_cited_page
@@ -131,10 +165,8 @@ def _cited_page(kb, doc: Document, chunks: list[Chunk], chunk_id: str, quote: st
     chunk = next((c for c in chunks if c.chunk_id == chunk_id), None)
     if chunk is None or not quote.strip():
         return
-    pages = list(range(chunk.page_start or 1, (chunk.page_end or chunk.page_start or 1) + 1))
     try:
-        page = render_cited_page(Path(doc.source_path), doc.version, quote, pages,
-                                 kb.settings.kb_dir / "cache" / "pages")
+        page = render_cited_page(Path(doc.source_path), doc.version, quote, _pages_of(chunk), _page_cache(kb))
     except Exception as exc:  # noqa: BLE001 - a page that cannot be drawn still has its text below
         st.caption(f"The page could not be drawn ({exc}); the cited text is highlighted below.")
         return

@@ -19,7 +19,7 @@ STREAMLIT_OPTIONS = {
     "theme.light.backgroundColor": "#FFFFFF",
     "theme.light.secondaryBackgroundColor": "#F0F4F5",
     "theme.light.linkColor": NHS_BLUE,
-    "theme.dark.primaryColor": "#41B6E6",
+    "theme.dark.primaryColor": "#1D70B8",  # white button text on it passes WCAG AA (5.1:1)
     "theme.dark.textColor": DARK_TEXT,
     "theme.dark.backgroundColor": DARK_BACKGROUND,
     "theme.dark.secondaryBackgroundColor": "#232A31",
@@ -46,6 +46,9 @@ html, body, [class*="css"], .stMarkdown, .stText {{
   font-family: Arial, "Helvetica Neue", Helvetica, sans-serif;
 }}
 h1, h2, h3 {{ font-weight: 700; }}
+/* Streamlit's captions are faded text below WCAG AA contrast; use the muted colour instead */
+[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p {{ color: var(--kb-muted) !important; }}
+button[data-baseweb="tab"][aria-selected="true"] p {{ color: var(--kb-link); }}
 .kb-answer a, .kb-card a, .kb-refusal a, .kb-warning a, .kb-doc-chunk a, [data-testid="stExpander"] a {{ color: var(--kb-link); }}
 .kb-card a:visited, .kb-refusal a:visited {{ color: var(--kb-visited); }}
 .kb-card a:hover, .kb-answer a:hover {{ color: var(--kb-hover); }}

@@ -47,7 +47,8 @@ html, body, [class*="css"], .stMarkdown, .stText {{
 }}
 h1, h2, h3 {{ font-weight: 700; }}
 /* Streamlit's captions are faded text below WCAG AA contrast; use the muted colour instead */
-[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p {{ color: var(--kb-muted) !important; }}
+[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p,
+[data-testid="stSidebar"] [data-testid="stCaptionContainer"] p {{ color: var(--kb-muted) !important; opacity: 1 !important; }}
 button[data-baseweb="tab"][aria-selected="true"] p {{ color: var(--kb-link); }}
 .kb-answer a, .kb-card a, .kb-refusal a, .kb-warning a, .kb-doc-chunk a, [data-testid="stExpander"] a {{ color: var(--kb-link); }}
 .kb-card a:visited, .kb-refusal a:visited {{ color: var(--kb-visited); }}

@@ -130,6 +130,7 @@ def page(browser):
 
 def _ask(page, question: str) -> float:
     box = page.get_by_placeholder("Ask about occupational health guidance")
+    box.wait_for(timeout=240_000)  # the first page of a fresh server waits for the model
     before = page.locator(".kb-answer, .kb-refusal").count()
     t0 = time.perf_counter()
     box.fill(question)

@@ -140,6 +140,18 @@ def _ask(page, question: str) -> float:
     return time.perf_counter() - t0
 
 
+def test_first_load_shows_at_once(server, page):
+    t0 = time.perf_counter()
+    page.goto(server["base"] + "/")
+    playwright_api.expect(page.locator(".kb-banner")).to_be_visible(timeout=30_000)
+    # the first test on a fresh server: the model is still loading, and the page says so
+    playwright_api.expect(page.get_by_role("status").filter(has_text="Loading the model")).to_be_visible()
+    _record("first_paint_with_loading_state_s", round(time.perf_counter() - t0, 2))
+    playwright_api.expect(page.get_by_placeholder("Ask about occupational health guidance")).to_be_visible(
+        timeout=120_000)
+    _record("page_ready_s", round(time.perf_counter() - t0, 2))
+
+
 def test_ask_shows_answer_with_citation(server, page):
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.goto(server["base"] + "/")
@@ -244,18 +256,6 @@ def test_sign_in_survives_a_reload_and_sign_out_ends_it(server, page):
     page.reload()
     playwright_api.expect(page.get_by_role("textbox", name="User name")).to_be_visible(timeout=30_000)
     assert not page.locator("input[type=file]").count()
-
-
-def test_first_load_shows_at_once(server, page):
-    t0 = time.perf_counter()
-    page.goto(server["base"] + "/")
-    playwright_api.expect(page.locator(".kb-banner")).to_be_visible()
-    _record("first_paint_s", round(time.perf_counter() - t0, 2))
-    loading = page.get_by_text("Loading the model…")
-    _record("loading_state_shown", loading.count() > 0)
-    playwright_api.expect(page.get_by_placeholder("Ask about occupational health guidance")).to_be_visible(
-        timeout=120_000)
-    _record("page_ready_s", round(time.perf_counter() - t0, 2))
 
 
 def test_conversation_follow_up_and_reload(server, page):

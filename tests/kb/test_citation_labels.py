@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from kb.citation_labels import pages_label, section_label
 from kb.ask.currency import citation_warnings, superseded_match_warning
+from kb.citation_labels import pages_label, section_label
 from kb.records import Citation, DocStatus, Document
 
 TITLE = "HIV post-exposure prophylaxis after occupational exposure"

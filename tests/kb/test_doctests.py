@@ -7,7 +7,7 @@ import pytest
 
 MODULES = ["kb.tables", "kb.terms", "kb.vocabulary", "kb.verify.quantities", "kb.verify.polarity",
            "kb.verify.entities", "kb.verify.untrusted", "kb.sentences", "ingest.loaders.tables",
-           "kb.pii", "kb.access", "kb.auth"]
+           "kb.pii", "kb.access", "kb.auth", "kb.conversation", "kb.cited_page", "kb.citation_labels"]
 
 
 @pytest.mark.parametrize("name", MODULES)

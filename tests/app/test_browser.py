@@ -25,6 +25,8 @@ from app_support import APP_DIR, CORPUS_FILES, CURATOR, PASSWORD, ROOT, build_kb
 
 pytestmark = pytest.mark.browser
 playwright_api = pytest.importorskip("playwright.sync_api")
+# The machine is shared: pages can take several seconds to render under load (no timing asserts).
+playwright_api.expect.set_options(timeout=30_000)
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -148,7 +150,7 @@ def test_first_load_shows_at_once(server, page):
     playwright_api.expect(page.get_by_role("status").filter(has_text="Loading the model")).to_be_visible()
     _record("first_paint_with_loading_state_s", round(time.perf_counter() - t0, 2))
     playwright_api.expect(page.get_by_placeholder("Ask about occupational health guidance")).to_be_visible(
-        timeout=120_000)
+        timeout=300_000)
     _record("page_ready_s", round(time.perf_counter() - t0, 2))
 
 

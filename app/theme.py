@@ -123,6 +123,7 @@ mark.kb-quote {{ background: #FFEB3B; color: {TEXT}; padding: 0 .1rem; }}
 button[data-testid="stBaseButton-tertiary"] {{
   color: var(--kb-link); text-decoration: underline; padding-left: 0; min-height: 1.6rem;
 }}
+[data-testid="stSidebar"] button[data-testid="stBaseButton-tertiary"] {{ justify-content: flex-start; text-align: left; }}
 button[data-testid="stBaseButton-tertiary"]:hover {{ color: var(--kb-hover); }}
 .kb-refusal {{ border-left: 6px solid #FFB81C; background: var(--kb-warn-bg); color: var(--kb-text); padding: .7rem .9rem; }}
 @media (max-width: 640px) {{

@@ -1,32 +1,39 @@
-"""Ask: a member's question, answered only from the library, every sentence cited."""
+"""Ask: a member's question, answered only from the library, every sentence cited.
+
+Questions form a conversation: a follow-up is rewritten into a standalone question from the
+earlier turns (shown as "Searched for: …"), and the conversation is kept in the catalog
+under its id in the URL (`?c=…`), so it survives a reload.
+"""
 
 import streamlit as st
 from ask_view import render_turn, sidebar_filters
+from conversation_view import ask_in_conversation, load_conversation, sidebar_conversations, turn_actions
 from shared import page_setup
-
-from kb.errors import KBError
 
 kb, current = page_setup("Ask")
 st.title("Ask the OH library")
 st.caption(
     "Answers quote the documents in the library and cite document, section, page and date. "
-    "If the library does not cover a question, it says so."
+    "If the library does not cover a question, it says so. Follow-up questions are answered "
+    "in the context of the conversation."
 )
 
+sidebar_conversations(kb, current)
 filters = sidebar_filters(kb)
-history: list[dict] = st.session_state.setdefault("ask_history", [])
+history = load_conversation(kb, current)
+
+
+def _actions(i: int, turn: dict) -> None:
+    turn_actions(kb, current, i, turn, filters)
+
+
 for i, turn in enumerate(history):
-    render_turn(kb, i, turn)
+    render_turn(kb, i, turn, _actions)
 
 question = st.chat_input("Ask about occupational health guidance", key="question")
 if question:
-    try:
-        with st.spinner("Searching the library…"):
-            answer = kb.ask(question, filters=filters, log=True)
-    except KBError as exc:
-        st.error(str(exc))
-    else:
-        history.append({"answer": answer})
-        render_turn(kb, len(history) - 1, history[-1])
+    turn = ask_in_conversation(kb, current, question, filters)
+    if turn is not None:
+        st.rerun()
 elif not history:
     st.info("Type a question below, for example: *When should HIV post-exposure prophylaxis be started?*")

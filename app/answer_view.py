@@ -8,7 +8,9 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
+from urllib.parse import quote as url_quote
 
+from kb.citation_labels import pages_label, section_label
 from kb.records import Answer, Citation, DocStatus
 
 _MARKER = re.compile(r"\[(\d+)\]")
@@ -20,10 +22,9 @@ def library_href(link: str) -> str:
     return link[i + 1 :] if i >= 0 else link
 
 
-def pages_label(start: int | None, end: int | None) -> str:
-    if not start:
-        return ""
-    return f"p. {start}" if not end or end == start else f"pp. {start}–{end}"
+def cited_href(c: Citation) -> str:
+    """The Library link for a citation, carrying the quote so the page can highlight it."""
+    return f"{library_href(c.link)}&quote={url_quote(' '.join(c.quote.split())[:400])}"
 
 
 def answer_html(answer: Answer) -> str:
@@ -34,9 +35,10 @@ def answer_html(answer: Answer) -> str:
         c = by_n.get(n)
         if c is None:
             return f"[{n}]"
-        label = html.escape(f"Source {c.n}: {c.title}, {c.section}", quote=True)
+        where = section_label(c.title, c.section)
+        label = html.escape(f"Source {c.n}: {c.title}" + (f", {where}" if where else ""), quote=True)
         return (
-            f'<a class="kb-marker" href="{html.escape(library_href(c.link), quote=True)}" '
+            f'<a class="kb-marker" href="{html.escape(cited_href(c), quote=True)}" '
             f'target="_blank" rel="noopener" aria-label="{label}" title="{label}">[{c.n}]</a>'
         )
 
@@ -75,13 +77,13 @@ def source_card_html(c: Citation, chunk_text: str, doc_type: str, today: dt.date
     cls = "kb-old" if c.status != DocStatus.current else ("kb-stale" if stale else "")
     fields = [
         ("Type", doc_type),
-        ("Section", c.section or "—"),
+        ("Section", section_label(c.title, c.section) or "—"),
         ("Pages", pages_label(c.page_start, c.page_end) or "—"),
         ("Published", c.published.isoformat() if c.published else "undated"),
         ("Review due", c.review_due.isoformat() if c.review_due else "not set"),
     ]
     dl = "".join(f"<div><dt>{k}</dt><dd>{html.escape(str(v))}</dd></div>" for k, v in fields)
-    href = html.escape(library_href(c.link), quote=True)
+    href = html.escape(cited_href(c), quote=True)
     return (
         f'<article class="kb-card {cls}" id="source-{c.n}" aria-label="Source {c.n}">'
         f'<h4>[{c.n}] <a href="{href}" target="_blank" rel="noopener">{html.escape(c.title)}</a></h4>'
@@ -96,7 +98,7 @@ def source_card_html(c: Citation, chunk_text: str, doc_type: str, today: dt.date
 def citation_text(c: Citation) -> str:
     """Plain-text citation, for pasting into a letter or report."""
     pages = pages_label(c.page_start, c.page_end)
-    bits = [c.title, c.section or None, pages or None]
+    bits = [c.title, section_label(c.title, c.section) or None, pages or None]
     when = f"published {c.published.isoformat()}" if c.published else "undated"
     return f"{', '.join(b for b in bits if b)} ({when}). {c.link}"
 
@@ -104,7 +106,8 @@ def citation_text(c: Citation) -> str:
 def citation_markdown(c: Citation) -> str:
     """Markdown citation with a link, for a bulletin or wiki."""
     pages = pages_label(c.page_start, c.page_end)
-    label = " — ".join(b for b in (c.title, c.section) if b).replace("[", "(").replace("]", ")")
+    label = " — ".join(b for b in (c.title, section_label(c.title, c.section)) if b)
+    label = label.replace("[", "(").replace("]", ")")
     when = f"published {c.published.isoformat()}" if c.published else "undated"
     tail = f", {pages}" if pages else ""
     return f"[{label}]({c.link}){tail} ({when})"

@@ -77,7 +77,7 @@ def _sources(kb, i: int, answer: Answer) -> None:
         doc_type = chunk.doc_type.value if chunk else ""
         st.html(source_card_html(c, chunk.text if chunk else c.quote, doc_type))
         if st.button(f"Open source [{c.n}] in the Library", key=f"open_{i}_{c.n}", type="tertiary"):
-            st.switch_page(LIBRARY_PAGE, query_params={"doc": c.doc_id, "chunk": c.chunk_id})
+            st.switch_page(LIBRARY_PAGE, query_params={"doc": c.doc_id, "chunk": c.chunk_id, "quote": c.quote})
     st.html(  # scroll each source's text box to its highlighted sentence
         "<script>setTimeout(function(){document.querySelectorAll('.kb-chunk').forEach(function(box){"
         "const m=box.querySelector('mark.kb-quote');"
@@ -116,17 +116,24 @@ def _feedback(kb, i: int, turn: dict) -> None:
         st.rerun()
 
 
-def render_turn(kb, i: int, turn: dict) -> None:
+def render_turn(kb, i: int, turn: dict, actions=None) -> None:
+    """One question and its answer; `actions(i, turn)` draws the buttons under the answer."""
     answer: Answer = turn["answer"]
+    typed = turn.get("question") or answer.question
     with st.chat_message("user", avatar=":material/person:"):
-        st.text(answer.question)
+        st.text(typed)
     with st.chat_message("assistant", avatar=":material/menu_book:"):
+        if answer.question.strip() != typed.strip():
+            how = " (condensed by the language model)" if turn.get("rewrite") == "llm" else ""
+            st.html(f'<p class="kb-searched">Searched for: <q>{html.escape(answer.question)}</q>{how}</p>')
         if answer.answerable:
             st.html(answer_html(answer))
             _warnings(kb, answer)
         else:
             _refusal(answer)
         st.caption(timing_label(answer))
+        if actions is not None:
+            actions(i, turn)
         if answer.answerable:
             _sources(kb, i, answer)
         _feedback(kb, i, turn)

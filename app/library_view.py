@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 from pathlib import Path
 
 import streamlit as st
-from answer_view import pages_label, status_badges
+from answer_view import highlight, pages_label, status_badges
 
+from kb.citation_labels import section_label
 from kb.errors import KBError
 from kb.records import Chunk, DocStatus, DocType, Document
 
@@ -37,7 +39,7 @@ def browse(kb, curator: bool) -> None:
             pages = pages_label(c.page_start, c.page_end)
             st.html(
                 f'<div class="kb-card"><h4>{html.escape(c.title)}</h4>'
-                f'<div class="kb-meta">{html.escape(c.heading_path)} {pages} · {c.doc_type.value}</div>'
+                f'<div class="kb-meta">{html.escape(section_label(c.title, c.heading_path))} {pages} · {c.doc_type.value}</div>'
                 f'<div class="kb-chunk">{html.escape(" ".join(c.text.split())[:400])}…</div></div>'
             )
             if st.button("Open at this passage", key=f"hit_{i}", type="tertiary"):
@@ -84,11 +86,11 @@ def _metadata(doc: Document) -> None:
     st.html(f'<div class="kb-card"><div>{status_badges(doc.status, doc.review_due)}</div><dl>{dl}</dl></div>')
 
 
-def _chunks_html(chunks: list[Chunk], cited: str | None) -> str:
+def _chunks_html(chunks: list[Chunk], cited: str | None, quote: str = "") -> str:
     out = []
     last_section = None
     for c in chunks:
-        section = c.heading_path or "(untitled section)"
+        section = section_label(c.title, c.heading_path) or "(opening section)"
         head = ""
         if section != last_section:
             head = f'<div class="kb-section">{html.escape(section)}</div>'
@@ -96,18 +98,25 @@ def _chunks_html(chunks: list[Chunk], cited: str | None) -> str:
         pages = pages_label(c.page_start, c.page_end)
         cls = "kb-doc-chunk kb-cited" if c.chunk_id == cited else "kb-doc-chunk"
         label = ' aria-label="Cited passage"' if c.chunk_id == cited else ""
+        text = html.escape(c.text)
+        if c.chunk_id == cited and quote:
+            text = highlight(c.text, quote)  # the quote itself, not the whole chunk
+            if "<mark" in text:
+                cls += " kb-has-quote"
         out.append(
             f'<section id="chunk-{html.escape(c.chunk_id, quote=True)}" class="{cls}"{label}>{head}'
-            f'<div class="kb-meta">{pages}</div><div class="kb-text">{html.escape(c.text)}</div></section>'
+            f'<div class="kb-meta">{pages}</div><div class="kb-text">{text}</div></section>'
         )
     return "".join(out)
 
 
 def _scroll_to(chunk_id: str) -> None:
+    """Scroll the cited place into view: the rendered page, else the quote, else the chunk."""
     target = json.dumps("chunk-" + chunk_id)
     st.html(
         "<script>(function(){let n=0;const t=setInterval(function(){"
-        f"const el=document.getElementById({target});"
+        f"const el=document.getElementById('kb-cited-page')||document.querySelector('mark.kb-quote')"
+        f"||document.getElementById({target});"
         "if(el){el.scrollIntoView({block:'center'});el.setAttribute('tabindex','-1');"
         "el.focus({preventScroll:true});clearInterval(t);}"
         "if(++n>50)clearInterval(t);},100);})();</script>",
@@ -115,7 +124,64 @@ def _scroll_to(chunk_id: str) -> None:
     )
 
 
-def document_view(kb, doc_id: str, chunk_id: str | None) -> None:
+def _pages_of(chunk) -> list[int]:
+    return list(range(chunk.page_start or 1, (chunk.page_end or chunk.page_start or 1) + 1))
+
+
+def _page_cache(kb) -> Path:
+    return kb.settings.kb_dir / "cache" / "pages"
+
+
+def prefetch_cited_pages(kb, answer) -> None:
+    """Render the cited PDF pages in the background while the member reads the answer,
+    so a click on `[n]` finds its page in the cache."""
+    import threading
+
+    from kb.cited_page import render_cited_page
+
+    chunks = {h.chunk.chunk_id: h.chunk for h in answer.hits}
+    jobs = []
+    for c in answer.citations:
+        chunk = chunks.get(c.chunk_id)
+        if chunk is None or not c.source_path.lower().endswith(".pdf") or not Path(c.source_path).is_file():
+            continue
+        jobs.append((Path(c.source_path), c.version, c.quote, _pages_of(chunk)))
+
+    def run() -> None:
+        for path, version, quote, pages in jobs:
+            try:
+                render_cited_page(path, version, quote, pages, _page_cache(kb))
+            except Exception:  # noqa: BLE001 - the click renders it again and reports the error
+                pass
+
+    if jobs:
+        threading.Thread(target=run, name="kb-prefetch-pages", daemon=True).start()
+
+
+def _cited_page(kb, doc: Document, chunks: list[Chunk], chunk_id: str, quote: str) -> None:
+    """A PDF's cited page as an image with the quote's boxes drawn on it (cached)."""
+    from kb.cited_page import render_cited_page
+
+    chunk = next((c for c in chunks if c.chunk_id == chunk_id), None)
+    if chunk is None or not quote.strip():
+        return
+    try:
+        page = render_cited_page(Path(doc.source_path), doc.version, quote, _pages_of(chunk), _page_cache(kb))
+    except Exception as exc:  # noqa: BLE001 - a page that cannot be drawn still has its text below
+        st.caption(f"The page could not be drawn ({exc}); the cited text is highlighted below.")
+        return
+    data = base64.b64encode(page.png.read_bytes()).decode()
+    where = "with the quote highlighted" if page.found else "(the quote could not be located on the page)"
+    alt = f"Page {page.page} of {doc.title}, {where}: {quote}"
+    st.html(
+        f'<figure id="kb-cited-page" class="kb-page" tabindex="-1" data-found="{str(page.found).lower()}">'
+        f'<figcaption>Page {page.page} of {page.page_count}, {where}</figcaption>'
+        f'<img src="data:image/png;base64,{data}" width="{page.width}" height="{page.height}" '
+        f'alt="{html.escape(alt, quote=True)}"/></figure>'
+    )
+
+
+def document_view(kb, doc_id: str, chunk_id: str | None, quote: str = "") -> None:
     try:
         doc = kb.document(doc_id)
     except KBError as exc:
@@ -146,11 +212,11 @@ def document_view(kb, doc_id: str, chunk_id: str | None) -> None:
         st.caption("The original file is no longer on the server.")
 
     chunks = kb.chunks(doc_id)
-    sections = list(dict.fromkeys(c.heading_path or "(untitled section)" for c in chunks))
+    sections = list(dict.fromkeys(section_label(c.title, c.heading_path) or "(opening section)" for c in chunks))
     with st.expander(f"Sections ({len(sections)})"):
         first = {}
         for c in chunks:
-            first.setdefault(c.heading_path or "(untitled section)", c.chunk_id)
+            first.setdefault(section_label(c.title, c.heading_path) or "(opening section)", c.chunk_id)
         st.html("<ul>" + "".join(
             f'<li><a href="#chunk-{html.escape(first[s], quote=True)}" target="_self">{html.escape(s)}</a></li>'
             for s in sections) + "</ul>")
@@ -159,7 +225,10 @@ def document_view(kb, doc_id: str, chunk_id: str | None) -> None:
     if chunk_id and all(c.chunk_id != chunk_id for c in chunks):
         st.info("The cited passage belongs to an earlier version of this document; showing the current one.")
         chunk_id = None
+    if chunk_id and Path(doc.source_path).suffix.lower() == ".pdf" and source.is_file():
+        st.subheader("The cited page")
+        _cited_page(kb, doc, chunks, chunk_id, quote)
     st.subheader("Text")
-    st.html(_chunks_html(chunks, chunk_id))
+    st.html(_chunks_html(chunks, chunk_id, quote))
     if chunk_id:
         _scroll_to(chunk_id)

@@ -6,6 +6,8 @@ process with `st.cache_resource` and shared by every session; pages never reopen
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import streamlit as st
@@ -35,14 +37,45 @@ COOKIE = "kb_session"  # the signed session token (kb.auth.issue_token), so sign
 _COOKIE_KEY = "kb_cookie_pending"
 
 
-@st.cache_resource(show_spinner="Opening the knowledge base…")
-def _open_kb(kb_dir: str) -> KnowledgeBase:
-    from kb.api.app_process import shared_kb
+class KbLoader:
+    """Opens the KnowledgeBase (store, embedding model) on a background thread, so pages can
+    show at once with a "loading the model" state instead of blocking for the whole load."""
 
-    kb = shared_kb(kb_dir) or KnowledgeBase.open(load_settings(kb_dir=kb_dir))  # `kb app`: one KB for app + API
-    kb.embedder.embed_query("warm up")  # load the model now, not on the first question
-    _ = kb.store
-    return kb
+    def __init__(self, kb_dir: str) -> None:
+        self.kb_dir = kb_dir
+        self.kb: KnowledgeBase | None = None
+        self.error: Exception | None = None
+        self.started = time.monotonic()
+        self._thread = threading.Thread(target=self._load, name="kb-open", daemon=True)
+        self._thread.start()
+
+    def _load(self) -> None:
+        try:
+            from kb.api.app_process import shared_kb
+
+            kb = shared_kb(self.kb_dir)  # `kb app`: one KB for app + API, already open
+            config = load_settings(kb_dir=self.kb_dir)
+            if kb is None and config.store == "edge" and config.shard_path.exists():
+                from kb.store.edge import ShardLock
+
+                probe = ShardLock(config.shard_path)  # a locked store fails at once, before the model loads
+                probe.acquire()
+                probe.release()
+            kb = kb or KnowledgeBase.open(config)
+            kb.embedder.embed_query("warm up")  # load the model now, not on the first question
+            _ = kb.store
+            self.kb = kb
+        except Exception as exc:  # noqa: BLE001 - shown on the page, not raised in a thread
+            self.error = exc
+
+    @property
+    def ready(self) -> bool:
+        return self.kb is not None or self.error is not None
+
+
+@st.cache_resource(show_spinner=False)
+def _loader(kb_dir: str) -> KbLoader:
+    return KbLoader(kb_dir)
 
 
 def settings() -> Settings:
@@ -50,8 +83,37 @@ def settings() -> Settings:
 
 
 def get_kb() -> KnowledgeBase:
-    """The process-wide KnowledgeBase for the configured KB_DIR."""
-    return _open_kb(str(settings().kb_dir.resolve()))
+    """The process-wide KnowledgeBase for the configured KB_DIR (waits for it to open)."""
+    loader = _loader(str(settings().kb_dir.resolve()))
+    while not loader.ready:
+        time.sleep(0.1)
+    if loader.error is not None:
+        raise loader.error
+    return loader.kb
+
+
+def _wait_for_kb(title: str) -> KnowledgeBase:
+    """The KnowledgeBase if it is open; otherwise a clear loading state that reruns when ready."""
+    loader = _loader(str(settings().kb_dir.resolve()))
+    if loader.kb is not None:
+        return loader.kb
+    if loader.error is not None:
+        st.title(title)
+        st.error(f"The knowledge base could not be opened: {loader.error}")
+        st.stop()
+    st.title(title)
+    st.html('<div class="kb-loading" role="status" aria-live="polite"><strong>Loading the model…</strong> '
+            "The knowledge base is opening in the background (the embedding model takes a while "
+            "on the first start). This page fills in by itself when it is ready.</div>")
+
+    @st.fragment(run_every=1.0)
+    def _poll() -> None:
+        if loader.ready:
+            st.rerun(scope="app")
+        st.caption(f"Waiting {time.monotonic() - loader.started:.0f} s")
+
+    _poll()
+    st.stop()
 
 
 def auth_config() -> AuthConfig:
@@ -175,7 +237,7 @@ def page_setup(title: str) -> tuple[AudienceView, Session]:
         sign_in_form(config, "to use the knowledge base.")
         st.stop()
     _sidebar_account(current)
-    return AudienceView(get_kb(), current, config), current
+    return AudienceView(_wait_for_kb(title), current, config), current
 
 
 def _sidebar_account(current: Session) -> None:

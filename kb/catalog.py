@@ -161,6 +161,29 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
 )
 
+# Conversations on the Ask page, per user (portable SQL: SQLite and PostgreSQL alike).
+_CONVERSATION_SCHEMA = """
+CREATE TABLE IF NOT EXISTS conversations (
+    conversation_id TEXT PRIMARY KEY,
+    user_name TEXT NOT NULL,
+    title TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS conversations_by_user ON conversations (user_name, updated_at);
+CREATE TABLE IF NOT EXISTS conversation_turns (
+    conversation_id TEXT NOT NULL,
+    turn_no INTEGER NOT NULL,
+    at TEXT NOT NULL,
+    question TEXT NOT NULL,        -- as the member typed it
+    standalone TEXT NOT NULL,      -- the question that was searched
+    rewrite TEXT NOT NULL,         -- none, rules or llm
+    answer_id TEXT,
+    record TEXT NOT NULL,          -- Answer as JSON
+    PRIMARY KEY (conversation_id, turn_no)
+);
+"""
+
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -172,6 +195,10 @@ def _next_seq(conn: Session, table: str) -> int:
         raise ValueError(f"{table} has no seq column")
     row = conn.execute(f"SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM {table}").fetchone()
     return int(row["n"])
+
+
+def _stamp() -> str:  # conversations are ordered by last use, so keep sub-second order
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
 
 
 def _without_seq(row: Row) -> dict:
@@ -196,6 +223,7 @@ class Catalog:
             migrate(self.backend, MIGRATIONS)
             ensure_schema(self.backend, _SCHEMA)  # tables added to _SCHEMA since the last migration
             ensure_schema(self.backend, _AUDIT_SCHEMA)
+            ensure_schema(self.backend, _CONVERSATION_SCHEMA)
         except BaseException:
             self.backend.close()
             raise
@@ -553,6 +581,90 @@ class Catalog:
                     conn.execute(f"DELETE FROM {table}")
                 self._insert_rows(conn, table, rows)
         return {t: len(rows) for t, rows in data.items()}
+
+    # ------------------------------------------------------------ conversations
+
+    def start_conversation(self, user: str, title: str) -> str:
+        conversation_id = uuid.uuid4().hex[:16]
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO conversations (conversation_id, user_name, title, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (conversation_id, user, title, _stamp(), _stamp()),
+            )
+        return conversation_id
+
+    def conversations(self, user: str, limit: int = 30) -> list[dict]:
+        """The user's conversations, most recently used first, with their turn counts."""
+        rows = self._query(
+            "SELECT c.conversation_id, c.title, c.created_at, c.updated_at, COUNT(t.turn_no) AS turns "
+            "FROM conversations c LEFT JOIN conversation_turns t ON t.conversation_id = c.conversation_id "
+            "WHERE c.user_name = ? GROUP BY c.conversation_id, c.title, c.created_at, c.updated_at "
+            "ORDER BY c.updated_at DESC, c.created_at DESC LIMIT ?",
+            (user, limit),
+        )
+        return [dict(r) for r in rows]
+
+    def conversation_owner(self, conversation_id: str) -> str | None:
+        rows = self._query(
+            "SELECT user_name FROM conversations WHERE conversation_id = ?", (conversation_id,)
+        )
+        return rows[0]["user_name"] if rows else None
+
+    def add_turn(
+        self,
+        conversation_id: str,
+        question: str,
+        standalone: str,
+        rewrite: str,
+        record_json: str,
+        answer_id: str | None = None,
+        turn_no: int | None = None,
+    ) -> int:
+        """Append a turn (or replace turn `turn_no`, for "ask again"); returns its number."""
+        with self.transaction() as conn:
+            if turn_no is None:
+                row = conn.execute(
+                    "SELECT MAX(turn_no) AS n FROM conversation_turns WHERE conversation_id = ?",
+                    (conversation_id,),
+                ).fetchone()
+                turn_no = 0 if row["n"] is None else int(row["n"]) + 1
+            else:
+                conn.execute(
+                    "DELETE FROM conversation_turns WHERE conversation_id = ? AND turn_no = ?",
+                    (conversation_id, turn_no),
+                )
+            conn.execute(
+                "INSERT INTO conversation_turns (conversation_id, turn_no, at, question, standalone, "
+                "rewrite, answer_id, record) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (conversation_id, turn_no, _stamp(), question, standalone, rewrite, answer_id, record_json),
+            )
+            conn.execute(
+                "UPDATE conversations SET updated_at = ? WHERE conversation_id = ?",
+                (_stamp(), conversation_id),
+            )
+        return turn_no
+
+    def turns(self, conversation_id: str) -> list[dict]:
+        rows = self._query(
+            "SELECT turn_no, at, question, standalone, rewrite, answer_id, record "
+            "FROM conversation_turns WHERE conversation_id = ? ORDER BY turn_no",
+            (conversation_id,),
+        )
+        return [dict(r) for r in rows]
+
+    def drop_turns_from(self, conversation_id: str, turn_no: int) -> None:
+        """Forget turn `turn_no` and every later one ("edit and resend" branches from there)."""
+        with self.transaction() as conn:
+            conn.execute(
+                "DELETE FROM conversation_turns WHERE conversation_id = ? AND turn_no >= ?",
+                (conversation_id, turn_no),
+            )
+
+    def delete_conversation(self, conversation_id: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM conversation_turns WHERE conversation_id = ?", (conversation_id,))
+            conn.execute("DELETE FROM conversations WHERE conversation_id = ?", (conversation_id,))
 
 
 def open_catalog(settings) -> Catalog:

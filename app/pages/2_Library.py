@@ -7,7 +7,7 @@ from shared import page_setup
 kb, current = page_setup("Library")
 doc_id = st.query_params.get("doc")
 if doc_id:
-    document_view(kb, doc_id, st.query_params.get("chunk"))
+    document_view(kb, doc_id, st.query_params.get("chunk"), st.query_params.get("quote", ""))
 else:
     st.title("Library")
     st.caption("Every document the knowledge base answers from, with its dates and status.")

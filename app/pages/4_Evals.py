@@ -4,7 +4,6 @@ import json
 from pathlib import Path
 
 import streamlit as st
-import streamlit.components.v1 as components
 from shared import auth_config, page_setup, sign_in_form
 
 from evals import runner
@@ -40,16 +39,27 @@ with st.form("start_run"):
                       None if compare == "(none)" else compare)
         st.session_state["eval_job"] = job.start()
 
-job: EvalJob | None = st.session_state.get("eval_job")
-if job is not None:
+_job: EvalJob | None = st.session_state.get("eval_job")
+
+
+@st.fragment(run_every=1.0 if _job is not None and _job.running else None)
+def _progress() -> None:
+    """The running job's progress, updated every second by itself; reruns the page when done."""
+    job: EvalJob | None = st.session_state.get("eval_job")
+    if job is None:
+        return
     if job.running:
         st.progress(job.fraction, text=f"{job.stage}: {job.done}/{job.total} {job.detail}")
-        if st.button("Refresh progress"):
-            st.rerun()
+        st.session_state["eval_job_seen_running"] = True
     elif job.error:
         st.error(job.error)
     elif job.result:
         st.success(f"Run finished: {job.result.name}")
+        if st.session_state.pop("eval_job_seen_running", False):
+            st.rerun(scope="app")  # list the new run below
+
+
+_progress()
 
 runs = runner.list_runs()
 if not runs:
@@ -62,7 +72,7 @@ run_dir = Path(next(r for r in runs if r["run_id"] == choice)["path"])
 tab_report, tab_questions = st.tabs(["Report", "Questions"])
 with tab_report:
     html = (run_dir / "report.html").read_text(encoding="utf-8")
-    components.html(html, height=900, scrolling=True)
+    st.iframe(html, height=900)
     st.download_button("Download report.html", html, file_name=f"eval-{choice}.html", mime="text/html")
 with tab_questions:
     records = runner.read_records(run_dir)
@@ -70,7 +80,7 @@ with tab_questions:
     shown = [r for r in records if not failed_only or not r["passed"]]
     st.dataframe([{"suite": r["suite"], "id": r["id"], "kind": r.get("kind"), "pass": r["passed"],
                    "question": r["question"], "why": "; ".join(r.get("reasons", []))} for r in shown],
-                 use_container_width=True, hide_index=True)
+                 width="stretch", hide_index=True)
     if shown:
         pick = st.selectbox("Question", range(len(shown)),
                             format_func=lambda i: f"{shown[i]['suite']} {shown[i]['id']}: {shown[i]['question'][:90]}")
@@ -94,4 +104,4 @@ with tab_questions:
                     st.write(h.get("text", ""))
                     st.caption(json.dumps({k: v for k, v in h.items() if k != "text"}))
             st.subheader("Retrieval metrics")
-            st.dataframe(view["metrics"], use_container_width=True)
+            st.dataframe(view["metrics"], width="stretch")

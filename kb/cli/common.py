@@ -32,12 +32,26 @@ def settings_for(kb_dir: Path | None = None, **overrides):
     return load_settings(kb_dir=kb_dir or _state["kb_dir"], **overrides)
 
 
+def check_store_free(settings) -> None:
+    """Fail at once with "in use by pid N" when another process owns the embedded store,
+    instead of after loading the embedding model (which takes a minute on a busy machine)."""
+    if settings.store != "edge" or not settings.shard_path.exists():
+        return
+    from kb.store.edge import ShardLock
+
+    probe = ShardLock(settings.shard_path)
+    probe.acquire()  # raises StoreLockedError naming the holder's pid
+    probe.release()
+
+
 @contextmanager
 def open_kb(kb_dir: Path | None = None, **overrides) -> Iterator:
     from kb.service import KnowledgeBase
 
     with fail_cleanly():
-        kb = KnowledgeBase.open(settings_for(kb_dir, **overrides))
+        settings = settings_for(kb_dir, **overrides)
+        check_store_free(settings)
+        kb = KnowledgeBase.open(settings)
     try:
         with fail_cleanly():
             yield kb

@@ -23,10 +23,9 @@ def list_docs(
     if json_out:
         print_json({"documents": [d.model_dump(mode="json") for d in docs]})
         return
-    for d in docs:
-        flag = " (past review)" if d.is_past_review() else ""
-        typer.echo(f"{d.doc_id:<40} {d.status.value:<11} {d.doc_type.value:<10} {d.published or '':<10} {d.title}{flag}")
-    typer.echo(f"{len(docs)} documents")
+    from kb.cli.human_output import print_documents
+
+    print_documents(docs)
 
 
 @docs_app.command("show")

@@ -209,17 +209,9 @@ def ask(
     if json_out:
         print_json(answer_json(answer))
         return
-    typer.echo(answer.answer)
-    typer.echo("")
-    for c in answer.citations:
-        pages = f", p.{c.page_start}" if c.page_start else ""
-        typer.echo(f"[{c.n}] {c.title} — {c.section}{pages} ({c.published or 'undated'})")
-        typer.echo(f"    {c.link}")
-    if not answer.answerable:
-        for d in answer.closest_documents:
-            typer.echo(f"  - {d['title']} ({d['section']})  {d['link']}")
-    for w in answer.warnings:
-        typer.secho(f"warning: {w}", fg=typer.colors.YELLOW)
+    from kb.cli.human_output import print_answer
+
+    print_answer(answer)
 
 
 # ---------------------------------------------------------------------- settings / app

@@ -24,4 +24,7 @@ def app_env(app_kb, monkeypatch) -> Path:
     monkeypatch.setenv("KB_CONFIG", str(config))
     for var in ("KB_CURATORS", "KB_MEMBERS", "KB_REQUIRE_LOGIN", "KB_DEMO_CURATOR", "KB_APP_BASE_URL"):
         monkeypatch.delenv(var, raising=False)
+    from shared import get_kb
+
+    get_kb()  # the page opens the KB in the background; wait for it here, once per process
     return kb_dir

@@ -1,13 +1,16 @@
-"""The app in a real headless Chromium: ask, follow a citation, curate an upload, ask about it.
+"""The app in a real headless Chromium: ask, follow a citation, converse, see the cited PDF
+page, curate an upload, and run axe-core on every page in light and dark themes.
 
 Starts `streamlit run app/Ask.py` on a free port over a small real KB, and stops it afterwards.
-Screenshots go to test-artifacts/screenshots/, timings to test-artifacts/app-timings.json.
+Screenshots go to test-artifacts/screenshots/, timings to test-artifacts/app-timings.json and
+the axe results to test-artifacts/axe.json (timings are recorded, never asserted).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import runpy
 import socket
 import statistics
@@ -18,10 +21,12 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from app_support import APP_DIR, CURATOR, PASSWORD, ROOT, build_kb, write_config
+from app_support import APP_DIR, CORPUS_FILES, CURATOR, PASSWORD, ROOT, build_kb, write_config
 
 pytestmark = pytest.mark.browser
 playwright_api = pytest.importorskip("playwright.sync_api")
+# The machine is shared: pages can take several seconds to render under load (no timing asserts).
+playwright_api.expect.set_options(timeout=30_000)
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -36,6 +41,20 @@ QUESTIONS = [
     "Who is responsible for arranging health surveillance?",
 ]
 FACT_QUESTION = "How much water must staff on Zephyr Ward drink during night shifts?"
+PDF_FILE = ROOT / "corpus/bloodborne-viruses/hiv-pep-occupational-2025.pdf"
+PDF_QUESTION = "When should HIV post-exposure prophylaxis be started after a needlestick injury?"
+AXE = ROOT / "tests/app/node/node_modules/axe-core/axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+PAGES = {"Ask": "/", "Library": "/Library", "Curate": "/Curate", "Evals": "/Evals", "Bulletin": "/Bulletin"}
+
+
+def _record(key: str, value) -> None:
+    """Merge one figure into test-artifacts/app-timings.json (tests may run in any order)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / "app-timings.json"
+    data = json.loads(path.read_text()) if path.exists() else {}
+    data[key] = value
+    path.write_text(json.dumps(data, indent=2))
 
 
 def _free_port() -> int:
@@ -64,7 +83,7 @@ def server(tmp_path_factory):
         pytest.fail(f"{CHROMIUM} is not installed: run README command 2, which apt-installs chromium")
     kb_dir = tmp_path_factory.mktemp("browser_kb")
     config = write_config(tmp_path_factory.mktemp("browser_cfg") / "kb.toml")
-    build_kb(kb_dir)
+    build_kb(kb_dir, [*CORPUS_FILES, PDF_FILE])
     port = _free_port()
     options = runpy.run_path(str(APP_DIR / "theme.py"))["STREAMLIT_OPTIONS"]
     cmd = [sys.executable, "-m", "streamlit", "run", str(APP_DIR / "Ask.py"),
@@ -113,6 +132,7 @@ def page(browser):
 
 def _ask(page, question: str) -> float:
     box = page.get_by_placeholder("Ask about occupational health guidance")
+    box.wait_for(timeout=240_000)  # the first page of a fresh server waits for the model
     before = page.locator(".kb-answer, .kb-refusal").count()
     t0 = time.perf_counter()
     box.fill(question)
@@ -120,6 +140,18 @@ def _ask(page, question: str) -> float:
     page.wait_for_function(
         f"document.querySelectorAll('.kb-answer, .kb-refusal').length > {before}", timeout=90_000)
     return time.perf_counter() - t0
+
+
+def test_first_load_shows_at_once(server, page):
+    t0 = time.perf_counter()
+    page.goto(server["base"] + "/")
+    playwright_api.expect(page.locator(".kb-banner")).to_be_visible(timeout=30_000)
+    # the first test on a fresh server: the model is still loading, and the page says so
+    playwright_api.expect(page.get_by_role("status").filter(has_text="Loading the model")).to_be_visible()
+    _record("first_paint_with_loading_state_s", round(time.perf_counter() - t0, 2))
+    playwright_api.expect(page.get_by_placeholder("Ask about occupational health guidance")).to_be_visible(
+        timeout=300_000)
+    _record("page_ready_s", round(time.perf_counter() - t0, 2))
 
 
 def test_ask_shows_answer_with_citation(server, page):
@@ -143,8 +175,8 @@ def test_ask_shows_answer_with_citation(server, page):
     page.set_viewport_size({"width": 390, "height": 844})
     page.wait_for_timeout(500)
     page.screenshot(path=str(SHOTS / "ask-phone.png"))
-    ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / "app-timings.json").write_text(json.dumps(server["timings"], indent=2))
+    for key, value in server["timings"].items():
+        _record(key, value)
 
 
 def test_citation_opens_library_at_the_chunk(server, page):
@@ -159,10 +191,13 @@ def test_citation_opens_library_at_the_chunk(server, page):
     lib = popup.value
     cited = lib.locator(".kb-doc-chunk.kb-cited")
     playwright_api.expect(cited).to_be_visible()
-    playwright_api.expect(cited).to_be_in_viewport()
+    quote = cited.locator("mark.kb-quote")  # the quote is highlighted, not the whole chunk
+    playwright_api.expect(quote).to_be_visible()
+    playwright_api.expect(quote).to_be_in_viewport()
     assert "/Library" in lib.url and doc_id in lib.url
-    background = cited.evaluate("el => getComputedStyle(el).backgroundColor")
+    background = quote.evaluate("el => getComputedStyle(el).backgroundColor")
     assert background not in ("rgba(0, 0, 0, 0)", "rgb(255, 255, 255)")  # visibly highlighted
+    assert len(quote.inner_text()) < len(cited.locator(".kb-text").inner_text())
     lib.wait_for_timeout(700)
     lib.screenshot(path=str(SHOTS / "library.png"))
 
@@ -223,3 +258,118 @@ def test_sign_in_survives_a_reload_and_sign_out_ends_it(server, page):
     page.reload()
     playwright_api.expect(page.get_by_role("textbox", name="User name")).to_be_visible(timeout=30_000)
     assert not page.locator("input[type=file]").count()
+
+
+def test_conversation_follow_up_and_reload(server, page):
+    page.goto(server["base"] + "/")
+    _ask(page, "What is health surveillance?")
+    _ask(page, "Who is responsible for arranging it?")
+    searched = page.locator(".kb-searched").last
+    playwright_api.expect(searched).to_contain_text("Who is responsible for arranging health surveillance?")
+    second = page.locator('[data-testid="stChatMessage"]').nth(3)  # user, assistant, user, assistant
+    playwright_api.expect(second.locator(".kb-answer")).to_contain_text("surveillance")
+    playwright_api.expect(second.locator("article.kb-card h4").first).to_contain_text(
+        re.compile("health surveillance", re.IGNORECASE))
+    page.wait_for_url("**c=*")
+    assert "c=" in page.url
+    page.wait_for_timeout(400)
+    page.screenshot(path=str(SHOTS / "conversation.png"), full_page=True)
+
+    page.reload()
+    page.wait_for_function("document.querySelectorAll('.kb-answer').length === 2", timeout=90_000)
+    playwright_api.expect(page.locator(".kb-searched")).to_contain_text("arranging health surveillance")
+    playwright_api.expect(page.get_by_role("button", name="New conversation")).to_be_visible()
+    # the conversation is listed in the sidebar (the current one, so not clickable)
+    playwright_api.expect(page.get_by_role("button", name="What is health surveillance? (2)")).to_be_visible()
+
+
+def test_citation_click_shows_pdf_page_with_highlight(server, page):
+    page.goto(server["base"] + "/")
+    _ask(page, PDF_QUESTION)
+    marker = page.locator(".kb-answer a.kb-marker").first
+    assert "hiv-pep-occupational-2025" in marker.get_attribute("href")
+    t0 = time.perf_counter()
+    with page.expect_popup() as popup:
+        marker.click()
+    lib = popup.value
+    figure = lib.locator('#kb-cited-page[data-found="true"]')
+    playwright_api.expect(figure.locator("img")).to_be_visible(timeout=60_000)
+    playwright_api.expect(figure).to_be_in_viewport(timeout=10_000)
+    elapsed = time.perf_counter() - t0
+    _record("citation_click_to_highlighted_pdf_page_s", round(elapsed, 2))
+    img = figure.locator("img")
+    assert img.evaluate("el => el.naturalWidth") > 500  # a real rendered page
+    assert "with the quote highlighted" in img.get_attribute("alt")
+    lib.wait_for_timeout(300)
+    figure.screenshot(path=str(SHOTS / "pdf-page-highlight.png"))
+    # a second click is served from the page cache
+    t1 = time.perf_counter()
+    lib.reload()
+    playwright_api.expect(lib.locator('#kb-cited-page[data-found="true"] img')).to_be_visible(timeout=60_000)
+    _record("citation_reload_cached_page_s", round(time.perf_counter() - t1, 2))
+
+
+def test_keyboard_reaches_citation_and_feedback(server, page):
+    page.goto(server["base"] + "/")
+    _ask(page, QUESTIONS[0])
+    page.locator("h1").first.click()  # start tabbing from the top of the page
+
+    def tab_to(js_test: str, limit: int = 80) -> bool:
+        for _ in range(limit):
+            page.keyboard.press("Tab")
+            if page.evaluate(js_test):
+                return True
+        return False
+
+    assert tab_to("document.activeElement && document.activeElement.matches('a.kb-marker')")
+    with page.expect_popup() as popup:
+        page.keyboard.press("Enter")
+    popup.value.close()
+    assert tab_to("document.activeElement && document.activeElement.closest('[data-testid=stFeedback]') !== null"
+                  " || (document.activeElement && /thumb/i.test(document.activeElement.getAttribute('aria-label')"
+                  " || ''))", limit=120)
+    page.keyboard.press("Enter")
+    playwright_api.expect(page.get_by_placeholder("What was wrong or missing?")).to_be_visible()
+
+
+def _axe(page) -> list[dict]:
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})"
+        ".then(r => r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
+        " nodes: v.nodes.slice(0, 5).map(n => ({target: n.target.join(' '), html: n.html.slice(0, 160),"
+        " data: (n.any[0] || {}).data || null}))})))",
+        AXE_TAGS,
+    )
+    return result
+
+
+def test_axe_on_every_page_light_and_dark(server, browser):
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: run README command 2 (npm ci --prefix tests/app/node)")
+    report: dict[str, dict] = {}
+    for scheme in ("light", "dark"):
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme=scheme)
+        page = context.new_page()
+        page.set_default_timeout(90_000)
+        for name, path in PAGES.items():
+            page.goto(server["base"] + path)
+            playwright_api.expect(page.locator("h1").first).to_be_visible(timeout=60_000)
+            playwright_api.expect(page.locator(".kb-loading")).to_have_count(0, timeout=120_000)
+            if name == "Ask":
+                _ask(page, QUESTIONS[0])
+            page.wait_for_timeout(800)
+            violations = _axe(page)
+            report[f"{name} ({scheme})"] = {
+                "violations": len(violations),
+                "serious_or_critical": [v for v in violations if v["impact"] in ("serious", "critical")],
+                "other": [{"id": v["id"], "impact": v["impact"]} for v in violations
+                          if v["impact"] not in ("serious", "critical")],
+            }
+            if name == "Ask":
+                page.screenshot(path=str(SHOTS / f"ask-{scheme}.png"))
+        context.close()
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "axe.json").write_text(json.dumps(report, indent=2))
+    bad = {page: r["serious_or_critical"] for page, r in report.items() if r["serious_or_critical"]}
+    assert not bad, json.dumps(bad, indent=2)

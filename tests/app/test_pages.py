@@ -163,3 +163,34 @@ def test_retire_and_restore_through_guarded_actions(app_env):
     assert all(h.chunk.doc_id != doc.doc_id for h in kb.search("health surveillance", k=10))
     assert actions.restore(curator, kb, doc.doc_id).status.value == "current"
     assert any(h.chunk.doc_id == doc.doc_id for h in kb.search("health surveillance", k=10))
+
+
+def test_follow_up_is_answered_in_context_and_survives_a_reload(app_env):
+    at = _ask("What is health surveillance?")
+    at.chat_input(key="question").set_value("Who is responsible for arranging it?").run()
+    assert not at.exception, at.exception
+    history = at.session_state["ask_history"]
+    assert [t["question"] for t in history] == ["What is health surveillance?",
+                                                "Who is responsible for arranging it?"]
+    second = history[1]
+    assert second["standalone"] == "Who is responsible for arranging health surveillance?"
+    assert second["rewrite"] == "rules"
+    assert second["answer"].answerable
+    assert all(c.doc_id == "health-surveillance-policy-2023" for c in second["answer"].citations)
+    assert "Searched for: <q>Who is responsible for arranging health surveillance?</q>" in _html(at)
+    conv_id = at.query_params["c"][0] if isinstance(at.query_params["c"], list) else at.query_params["c"]
+    assert Catalog(app_env / "catalog.db").conversation_owner(conv_id) == "local"
+
+    reloaded = AppTest.from_file(ASK, default_timeout=TIMEOUT)
+    reloaded.query_params["c"] = conv_id
+    reloaded.run()
+    assert not reloaded.exception
+    again = reloaded.session_state["ask_history"]
+    assert [t["standalone"] for t in again] == [t["standalone"] for t in history]
+    assert any(b.label.startswith("What is health surveillance?") for b in reloaded.button)  # past list
+
+    reloaded.button(key="again_1").click().run()  # ask again keeps two turns
+    assert not reloaded.exception
+    assert len(reloaded.session_state["ask_history"]) == 2
+    reloaded.button(key="new_conversation").click().run()
+    assert reloaded.session_state["ask_history"] == [] and "c" not in reloaded.query_params

@@ -7,7 +7,8 @@ import pytest
 
 MODULES = ["kb.tables", "kb.terms", "kb.vocabulary", "kb.verify.quantities", "kb.verify.polarity",
            "kb.verify.entities", "kb.verify.untrusted", "kb.sentences", "ingest.loaders.tables",
-           "kb.pii", "kb.access", "kb.auth", "kb.catalog_backends", "kb.catalog_migrations"]
+           "kb.pii", "kb.access", "kb.auth", "kb.catalog_backends", "kb.catalog_migrations",
+           "kb.conversation", "kb.cited_page", "kb.citation_labels"]
 
 
 @pytest.mark.parametrize("name", MODULES)

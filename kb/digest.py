@@ -36,6 +36,7 @@ CHANGE_LABELS = {
 }
 SUMMARY_CHARS = 220
 _BOILERPLATE = re.compile(r"^(sample document|not clinical advice|draft\b|confidential|publisher:|issue \d+)", re.I)
+_NUMBERING = re.compile(r"^\d+(\.\d+)*\.?\s+")
 _STATUS_CHANGE = {"status:superseded": "superseded", "status:withdrawn": "retired", "status:current": "restored"}
 
 
@@ -75,7 +76,7 @@ def one_line_summary(chunks_text: list[str], title: str, headings: list[str] = (
             line = " ".join(line.split())
             if not line or line.casefold() in skip or "|" in line or _BOILERPLATE.match(line):
                 continue
-            for s in split_sentences(line):
+            for s in split_sentences(_NUMBERING.sub("", line)):
                 sentence = s.text.strip("•- ").strip()
                 if len(sentence.split()) < 5 or _BOILERPLATE.match(sentence):
                     continue

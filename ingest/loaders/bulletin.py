@@ -1,4 +1,5 @@
-"""Split a bulletin (HTML page or e-mail newsletter) into one section per news item.
+"""Split a bulletin (HTML page, e-mail newsletter, or Markdown marked as a bulletin) into one
+section per news item.
 
 A bulletin puts several unrelated items in one file. Each item becomes its own section: a
 level-2 heading carrying the item's anchor, then the item's text, lists and tables, every block
@@ -375,6 +376,14 @@ def load_bulletin(path: Path, kind: str) -> ParsedDocument | None:
         mailing_list = any(h in _read_email(path) for h in _LIST_HEADERS)
     elif kind == "html":
         doc = parse_bulletin_html(path.read_text(encoding="utf-8", errors="replace"), str(path))
+    elif kind == "md":
+        if not is_bulletin(path, None):
+            return None  # only curator-marked Markdown bulletins: rendering costs a parse
+        from markdown_it import MarkdownIt
+
+        markup = MarkdownIt("commonmark", {"html": False}).enable("table").render(
+            path.read_text(encoding="utf-8", errors="replace"))
+        doc = parse_bulletin_html(f"<html><body>{markup}</body></html>", str(path))
     else:
         return None
     if not is_bulletin(path, doc.title_hint, mailing_list):

@@ -79,6 +79,9 @@ def test_corpus_bulletins_keep_all_their_text_and_policies_are_not_split():
     assert len(_items(doc)) == 4 and all(a for _, a in _items(doc))
     assert "previously every 2 hours" in "\n".join(b.text for b in doc.blocks)
     assert load_bulletin(CORPUS / "oh-policies" / "skin-health-policy-2024.html", "html") is None
+    md = load_document(CORPUS / "immunisation" / "oh-immunisation-bbv-bulletin-autumn-2025.md")  # doc_type bulletin
+    assert ("4 New HIV PEP protocol", "4-new-hiv-pep-protocol") in _items(md)
+    assert load_bulletin(CORPUS / "violence-aggression" / "lone-working-policy-2024.md", "md") is None
     assert all(b.anchor is None for b in load_document(CORPUS / "oh-policies" / "skin-health-policy-2024.html").blocks)
 
 

@@ -228,20 +228,21 @@ def choices_json(choices: EditorChoices) -> str:
 # ---------------------------------------------------------------- footnotes
 
 
-def _numbered(claims: list[ResolvedClaim]) -> tuple[dict[int, int], list[dict]]:
-    """claim index -> footnote number, and the footnotes in order (one per passage)."""
-    numbers: dict[str, int] = {}
-    notes: list[dict] = []
-    of_claim: dict[int, int] = {}
-    for c in claims:
+class _Footnotes:
+    """Footnote numbers in reading order, one per cited passage (doc and section)."""
+
+    def __init__(self) -> None:
+        self.numbers: dict[str, int] = {}
+        self.notes: list[dict] = []
+
+    def number(self, c: ResolvedClaim) -> int | None:
         if c.status != "cited" or not c.citation:
-            continue
+            return None
         key = claim_key(c.citation)
-        if key not in numbers:
-            numbers[key] = len(numbers) + 1
-            notes.append(c.citation)
-        of_claim[c.index] = numbers[key]
-    return of_claim, notes
+        if key not in self.numbers:
+            self.numbers[key] = len(self.numbers) + 1
+            self.notes.append(c.citation)
+        return self.numbers[key]
 
 
 def _pages(c: Mapping) -> str:
@@ -290,21 +291,29 @@ def _claim_pattern(text: str) -> re.Pattern[str] | None:
 _TAIL = re.compile(r"(?:\*\*|__|\*|_|`)*(?:\]\([^)]*\))?(?:\*\*|__|\*|_)*[.!?;:,]*[\"'\u201d\u2019)]*")
 
 
+def _in_heading(draft: str, at: int) -> bool:
+    """Is position `at` on a Markdown heading line? Headings are kept as written, never cited."""
+    line = draft[draft.rfind("\n", 0, at) + 1 : at + 1]
+    return line.lstrip().startswith("#")
+
+
 def place_markers(draft: str, claims: list[ResolvedClaim], marker) -> str:
     """The draft with `marker(claim)` inserted after each claim's text (found in order).
 
     Headings, links and layout stay exactly as written; a claim that cannot be found in the
-    draft gets no marker.
+    draft outside headings gets no marker.
     """
     inserts: list[tuple[int, str]] = []
     pos = 0
     for c in claims:
-        mark = marker(c)
         pattern = _claim_pattern(c.text)
-        if not mark or pattern is None:
+        if pattern is None:
             continue
         m = pattern.search(draft, pos)
-        if m is None:
+        while m is not None and _in_heading(draft, m.start()):
+            m = pattern.search(draft, m.end())
+        mark = marker(c) if m is not None else ""  # called only for claims found, in reading order
+        if m is None or not mark:
             continue
         end = m.end()
         tail = _TAIL.match(draft, end)
@@ -327,14 +336,16 @@ def export_markdown(
 ) -> str:
     """The draft as Markdown with footnote citations ([^1] style) and the footnotes at the end."""
     sources = sources or {}
-    number, notes = _numbered(claims)
+    footnotes = _Footnotes()
 
     def marker(c: ResolvedClaim) -> str:
-        if c.index in number:
-            return f"[^{number[c.index]}]"
+        n = footnotes.number(c)
+        if n is not None:
+            return f"[^{n}]"
         return f" **{CITATION_NEEDED}**" if c.status == "unresolved" and mark_unresolved else ""
 
     body = place_markers(draft, claims, marker).rstrip()
+    notes = footnotes.notes
     if not notes:
         return body + "\n"
     lines = [footnote_markdown(i, c, sources) for i, c in enumerate(notes, start=1)]
@@ -398,14 +409,16 @@ def export_html(
     """The draft as one self-contained, email-safe HTML page: inline styles only, no CSS file,
     no script, no image; numbered citation markers link to the notes at the end."""
     sources = sources or {}
-    number, notes = _numbered(claims)
+    footnotes = _Footnotes()
 
     def marker(c: ResolvedClaim) -> str:
-        if c.index in number:
-            return _MARK.format(number[c.index])
+        n = footnotes.number(c)
+        if n is not None:
+            return _MARK.format(n)
         return _MARK.format("X") if c.status == "unresolved" and mark_unresolved else ""
 
     body = _markdown_renderer().render(place_markers(draft, claims, marker))
+    notes = footnotes.notes
 
     def sup(m: re.Match[str]) -> str:
         if m.group(1) == "X":

@@ -38,7 +38,8 @@ def cite_json(kb, draft: str) -> dict:
 def _stand_in(kb, draft: str) -> dict:
     from kb.bulletin import annotate, cite_draft
 
-    results = cite_draft(kb, draft)
+    prose = "\n".join("" if line.lstrip().startswith("#") else line for line in draft.splitlines())
+    results = cite_draft(kb, prose)  # headings are kept as written, not claims
     claims = []
     for r in results:
         citation = {

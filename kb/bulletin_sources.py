@@ -4,12 +4,16 @@
 from the trust work). Until that exists this module builds the same shape from the older
 `cite_draft`, so the editor's workflow runs either way; `checker_name()` says which one ran.
 
+A proposed citation from a document past its review date is flagged `past_review` (from the
+catalog's `review_due`), so the editor sees it whichever checker ran.
+
 `citation_sources(kb, cite)` gives, for every cited passage, the document's `source_url`, the
 bulletin item's anchor (so the link can point at `#anchor`) and the document's date.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 
 from kb.bulletin_export import CitationSource, claim_key
@@ -27,12 +31,27 @@ def checker_name() -> str:
     return "claim checker" if _checker() is not None else "stand-in (cite_draft)"
 
 
-def cite_json(kb, draft: str) -> dict:
-    """`{"claims": [...], "annotated", "references"}` for a draft (see the module docstring)."""
+def cite_json(kb, draft: str, today: dt.date | None = None) -> dict:
+    """`{"claims": [...], "annotated", "references"}` for a draft (see the module docstring).
+
+    A claim whose proposed citation comes from a document past its review date gets
+    `"past_review": "<title> (review due <date>)"` when the checker did not say so already.
+    """
     real = _checker()
-    if real is not None:
-        return real(kb, draft)
-    return _stand_in(kb, draft)
+    result = real(kb, draft) if real is not None else _stand_in(kb, draft)
+    today = today or dt.date.today()
+    docs: dict[str, object] = {}
+    for claim in result.get("claims", []):
+        cites = claim.get("citations") or []
+        if not cites or claim.get("past_review") or "past_review" in (claim.get("flags") or []):
+            continue
+        doc_id = cites[0].get("doc_id", "")
+        if doc_id not in docs:
+            docs[doc_id] = kb.catalog.get(doc_id)
+        doc = docs[doc_id]
+        if doc is not None and doc.is_past_review(today):
+            claim["past_review"] = f"{doc.title} (review due {doc.review_due.isoformat()})"
+    return result
 
 
 def _stand_in(kb, draft: str) -> dict:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
+import logging
 import re
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
@@ -369,7 +370,16 @@ def parse_bulletin_email(path: Path) -> ParsedDocument:
 
 
 def load_bulletin(path: Path, kind: str) -> ParsedDocument | None:
-    """The bulletin split into items, or None when `path` is not a bulletin (or has no items)."""
+    """The bulletin split into items, or None when `path` is not a bulletin, has fewer than two
+    items, or cannot be split (the generic loader then reads it and reports any error)."""
+    try:
+        return _load_bulletin(path, kind)
+    except Exception as exc:  # e.g. lxml's ParserError on an empty page: the generic loader decides
+        logging.getLogger(__name__).info("%s: not split as a bulletin (%s)", path, exc)
+        return None
+
+
+def _load_bulletin(path: Path, kind: str) -> ParsedDocument | None:
     mailing_list = False
     if kind == "eml":
         doc = parse_bulletin_email(path)

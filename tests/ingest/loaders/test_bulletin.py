@@ -121,3 +121,13 @@ def test_ingested_bulletin_items_are_stored_with_anchor_and_the_bulletin_date(ha
     assert "0800 000 0000" in by_anchor["new-employee-assistance-programme-number"].text
     assert "12 November" not in by_anchor["new-employee-assistance-programme-number"].text
     assert {c.published for c in hash_kb.chunks("members-update-2026-01")} == {dt.date(2026, 1, 13)}
+
+
+def test_unsplittable_bulletin_falls_back_to_the_generic_loader(tmp_path):
+    empty = tmp_path / "empty-bulletin.html"
+    empty.write_text("", encoding="utf-8")
+    assert load_bulletin(empty, "html") is None
+    from kb.errors import IngestError
+
+    with pytest.raises(IngestError, match="empty-bulletin.html"):
+        load_document(empty)

@@ -38,6 +38,12 @@ def check_draft(kb, draft: str) -> None:
         st.session_state[CITE_KEY] = result
         st.session_state[DRAFT_KEY] = draft
         st.session_state[SOURCES_KEY] = citation_sources(kb, result)
+    _forget_widgets()  # the claims may have changed: the radios start again from the saved choices
+
+
+def _forget_widgets() -> None:
+    for key in [k for k in st.session_state if str(k).startswith("bulletin_choice_")]:
+        del st.session_state[key]
 
 
 def _options(claim: dict) -> list[tuple[str, int | None, dict | None]]:
@@ -129,8 +135,7 @@ def load_choices_file() -> None:
     try:
         st.session_state[CHOICES_KEY] = EditorChoices.model_validate_json(upload.getvalue())
         st.session_state["bulletin_choices_loaded"] = upload.file_id
-        for key in [k for k in st.session_state if str(k).startswith("bulletin_choice_")]:
-            del st.session_state[key]
+        _forget_widgets()
         st.success(f"Loaded {len(choices().choices)} choice(s) from {upload.name}.")
     except ValueError as exc:
         st.error(f"{upload.name}: not a citation choices file ({str(exc).splitlines()[0]}).")

@@ -13,6 +13,7 @@ import json
 
 import streamlit as st
 
+from kb.bulletin import cite_json
 from kb.bulletin_export import (
     EditorChoices,
     choices_json,
@@ -20,7 +21,7 @@ from kb.bulletin_export import (
     export_markdown,
     resolve_claims,
 )
-from kb.bulletin_sources import checker_name, citation_sources, cite_json
+from kb.bulletin_sources import citation_sources
 from kb.digest import CHANGE_LABELS, digest, digest_html, digest_json, digest_markdown
 
 CITE_KEY, CHOICES_KEY, DRAFT_KEY, SOURCES_KEY = "bulletin_cite", "bulletin_choices", "bulletin_cited_draft", \
@@ -63,16 +64,24 @@ def _label(option: tuple[str, int | None, dict | None]) -> str:
     if action == "reject":
         return "Reject all: no citation"
     where = f"{passage.get('title', '')}" + (f" — {passage['section']}" if passage.get("section") else "")
-    return f"Accept suggestion: {where}" if action == "accept" else f"Use alternative {j + 1}: {where}"
+    if action == "pick":
+        return f"Use alternative {j + 1}: {where}"
+    role = {"contradicts": " (it contradicts the claim)", "superseded_source": " (superseded guidance)"}
+    return f"Accept suggestion: {where}{role.get(str(passage.get('role')), '')}"
 
 
 def _passage_html(n: int, p: dict) -> str:
     pages = f", p. {p['page_start']}" if p.get("page_start") else ""
     quote = " ".join(str(p.get("quote", "")).split())
+    how = {"supports": "supports the claim", "contradicts": "contradicts the claim",
+           "superseded_source": "superseded guidance"}.get(str(p.get("role")), p.get("verdict") or "")
+    date = f" · {p['published']}" if p.get("published") else ""
+    meta = f"{html.escape(str(p.get('section', '')))}{pages}{html.escape(date)}" + (
+        f" · <strong>{html.escape(str(how))}</strong>" if how else "")
     return (
         f'<div class="kb-card"><h4>{n}. <a href="{html.escape(str(p.get("link", "")), quote=True)}" '
         f'target="_blank">{html.escape(str(p.get("title", "")))}</a></h4>'
-        f'<div class="kb-meta">{html.escape(str(p.get("section", "")))}{pages}</div>'
+        f'<div class="kb-meta">{meta}</div>'
         + (f'<blockquote class="kb-bulletin-quote">{html.escape(quote)}</blockquote>' if quote else "")
         + "</div>"
     )
@@ -93,7 +102,7 @@ def review(cite: dict) -> None:
     flagged = sum(1 for c in resolved if c.flags)
     st.markdown(
         f"**{len(resolved)} claims**: {counts['supported']} supported, {counts['contradicted']} contradicted, "
-        f"{counts['unsupported']} unsupported; **{flagged} flagged**. Checked by the {checker_name()}."
+        f"{counts['unsupported']} unsupported; **{flagged} flagged**."
     )
     for c, claim in zip(resolved, cite.get("claims", []), strict=True):
         with st.container(border=True, key=f"bulletin_claim_{c.index}"):

@@ -44,9 +44,11 @@ SIDECAR_SUFFIX = ".citations.json"
 # its "flags" list, from the claim checker.
 FLAG_LABELS = {
     "unsupported": "no support in the library",
+    "no_support": "no support in the library",
     "contradicted": "contradicts current guidance",
     "superseded_only": "rests only on superseded guidance",
     "past_review": "rests on guidance past its review date",
+    "contradicts_newer_guidance": "a newer guideline says something different",
     "conflict_with": "a newer guideline says something different",
 }
 
@@ -126,20 +128,30 @@ def claim_key(citation: Mapping) -> str:
 
 
 def claim_flags(claim: Mapping) -> list[str]:
-    """The editor-facing flags of one claim of the cite JSON."""
+    """The editor-facing flags of one claim of the cite JSON (checker flags in plain words)."""
     out: list[str] = []
+    named = list(claim.get("flags") or [])
     verdict = claim.get("verdict")
-    if verdict in ("unsupported", "contradicted"):
+    if verdict == "contradicted" or (verdict == "unsupported" and "superseded_only" not in named):
         out.append(FLAG_LABELS[verdict])
-    named = set(claim.get("flags") or [])
-    for name in ("superseded_only", "past_review", "conflict_with"):
+    for name in ("superseded_only", "past_review", "contradicts_newer_guidance", "conflict_with"):
         value = claim.get(name)
         if value or name in named:
             label = FLAG_LABELS[name]
-            out.append(f"{label}: {value}" if isinstance(value, str) else label)
-    for name in named - set(FLAG_LABELS):
-        out.append(str(name).replace("_", " "))
-    return out
+            if name == "superseded_only":
+                current = next((c["current_version"] for c in claim.get("citations") or []
+                                if isinstance(c, Mapping) and c.get("current_version")), None)
+                value = value if isinstance(value, str) else (current or {}).get("title")
+                label += f"; the current version is {value}" if value else ""
+            elif isinstance(value, str):
+                label += f": {value}"
+            out.append(label)
+    for name in named:
+        if name not in FLAG_LABELS:
+            out.append(str(name).replace("_", " "))
+        elif name == "no_support" and verdict != "unsupported":
+            out.append(FLAG_LABELS[name])
+    return list(dict.fromkeys(out))
 
 
 def proposals(claim: Mapping, limit: int = 3) -> list[dict]:

@@ -24,7 +24,11 @@ def _read_draft(draft: Path) -> str:
     if not draft.is_file():
         err(f"{draft}: no such file.")
         raise typer.Exit(2)
-    return draft.read_text(encoding="utf-8")
+    try:
+        return draft.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        err(f"{draft}: not UTF-8 text; save the draft as UTF-8 and try again.")
+        raise typer.Exit(2) from None
 
 
 def cite_command(
@@ -39,6 +43,7 @@ def cite_command(
     kb_dir: KbDirOption = None,
 ) -> None:
     """Bulletin editors: check each claim in a draft, cite it, and export the draft."""
+    from kb.bulletin import cite_json
     from kb.bulletin_export import (
         EditorChoices,
         choices_path,
@@ -47,8 +52,11 @@ def cite_command(
         read_choices,
         resolve_claims,
     )
-    from kb.bulletin_sources import citation_sources, cite_json
+    from kb.bulletin_sources import citation_sources
 
+    if style not in ("markdown", "plain"):
+        err(f"unknown style {style!r}; choose markdown or plain")
+        raise typer.Exit(2)
     if fmt not in (None, "md", "html"):
         err(f"--format must be md or html, not {fmt!r}.")
         raise typer.Exit(2)
@@ -64,7 +72,7 @@ def cite_command(
             raise typer.Exit(2)
         editor = read_choices(sidecar) if sidecar is not None and sidecar.is_file() else EditorChoices()
     with open_kb(kb_dir) as kb:
-        result = cite_json(kb, text)
+        result = cite_json(kb, text, style)
         sources = citation_sources(kb, result) if fmt else {}
     if json_out:
         print_json(result)
@@ -92,7 +100,8 @@ def _print_review(result: dict, claims, style: str) -> None:
     typer.echo("\nReferences\n" + (result.get("references") or "(none)"))
     for c in claims:
         if c.flags:
-            typer.secho(f"flag: {c.text[:70]!r}: {'; '.join(c.flags)}", fg=typer.colors.YELLOW, err=True)
+            typer.secho(f"{c.verdict}: {c.text[:100]} ({c.reason}; {'; '.join(c.flags)})",
+                        fg=typer.colors.YELLOW, err=True)
 
 
 def digest_command(

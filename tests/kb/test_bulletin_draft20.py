@@ -7,8 +7,9 @@ import json
 import re
 from pathlib import Path
 
+from kb.bulletin import cite_json
 from kb.bulletin_export import EditorChoices, export_html, export_markdown, resolve_claims
-from kb.bulletin_sources import citation_sources, cite_json
+from kb.bulletin_sources import citation_sources
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bulletins"
 DRAFT = (FIXTURES / "draft-20.md").read_text(encoding="utf-8")

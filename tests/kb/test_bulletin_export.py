@@ -80,6 +80,13 @@ def test_flags_from_the_checker():
     assert claim_flags({"verdict": "supported", "conflict_with": "HIV PEP 2025"}) == [
         "a newer guideline says something different: HIV PEP 2025"]
     assert claim_flags({"verdict": "supported", "flags": ["past_review"]}) == ["rests on guidance past its review date"]
+    # the claim checker's flag names (kb.bulletin)
+    assert claim_flags({"verdict": "unsupported", "flags": ["no_support"]}) == ["no support in the library"]
+    old_only = {"verdict": "unsupported", "flags": ["superseded_only"],
+                "citations": [{"role": "superseded_source", "current_version": {"title": "HIV PEP 2025"}}]}
+    assert claim_flags(old_only) == ["rests only on superseded guidance; the current version is HIV PEP 2025"]
+    assert claim_flags({"verdict": "contradicted", "flags": ["contradicts_newer_guidance"]}) == [
+        "contradicts current guidance", "a newer guideline says something different"]
 
 
 def test_markdown_export_has_footnotes_links_and_keeps_headings_and_links():

@@ -1,4 +1,4 @@
-"""The bulletin workflow's view of the knowledge base: past-review flags and source links with anchors."""
+"""The bulletin workflow's view of the knowledge base: source links with item anchors and dates."""
 
 from __future__ import annotations
 
@@ -41,15 +41,6 @@ def _claim(doc_id, section="S"):
     return {"text": "x", "verdict": "supported", "score": 1.0, "reason": "", "alternatives": [],
             "citations": [{"n": 1, "doc_id": doc_id, "title": doc_id, "section": section, "page_start": None,
                            "page_end": None, "quote": "q", "link": "l"}]}
-
-
-def test_past_review_citations_are_flagged(monkeypatch):
-    cite = {"claims": [_claim("old-guide"), _claim("bulletin-1")], "annotated": "", "references": ""}
-    monkeypatch.setattr(sources, "_checker", lambda: (lambda kb, draft: cite))
-    out = sources.cite_json(FakeKB(DOCS, CHUNKS), "draft", today=dt.date(2026, 6, 1))
-    assert out["claims"][0]["past_review"] == "Old-Guide (review due 2025-01-31)"
-    assert "past_review" not in out["claims"][1]
-    assert sources.checker_name() == "claim checker"
 
 
 def test_citation_sources_carry_source_url_anchor_and_date():

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.loaders.date_hint import find_date
+from ingest.loaders.tables import table_text
 from kb.records import Block, DocType, ParsedDocument
 
 BULLETIN_WORDS = re.compile(r"\b(e-?bulletin|bulletin|newsletter|news\s*letter|e-?news|briefing)\b", re.I)
@@ -134,12 +135,10 @@ def _is_pseudo_heading(el: Any, text: str) -> bool:
 
 
 def _table_rows(table: Any) -> str:
-    rows = []
-    for tr in table.iter("tr"):
-        cells = [_clean(c.text_content()) for c in tr if c.tag in ("td", "th")]
-        if any(cells):
-            rows.append(" | ".join(cells))
-    return "\n".join(rows)
+    """One line per row, each value beside its column header (`tables.table_text`)."""
+    rows = [[_clean(c.text_content()) for c in tr if c.tag in ("td", "th")] for tr in table.iter("tr")]
+    caption = table.find("caption")
+    return table_text(rows, _clean(caption.text_content()) if caption is not None else None)
 
 
 def _is_data_table(table: Any) -> bool:

@@ -46,7 +46,7 @@ def test_newsletter_html_items_become_sections_with_anchors_and_date():
     assert "unsubscribe" not in text.lower() and "view this email" not in text.lower()
     assert "logo" not in text.lower()  # images are never text
     table = next(b for b in doc.blocks if b.kind == "table")
-    assert table.anchor == "sharps-audit" and "Safety devices in use | 81% | 93%" in table.text
+    assert table.anchor == "sharps-audit" and "Safety devices in use: 2024: 81%; 2025: 93%" in table.text
     chunks = _assert_one_item_per_chunk(doc)
     # the two short items are each under the chunker's tiny-section size and still not packed together
     assert {c.anchor for c in chunks} >= {"new-employee-assistance-programme-number", "dates-for-your-diary"}

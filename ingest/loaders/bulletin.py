@@ -38,6 +38,7 @@ from typing import Any
 
 from ingest.loaders.date_hint import find_date
 from ingest.loaders.tables import table_text
+from ingest.loaders.text_decoding import decode_text
 from kb.records import Block, DocType, ParsedDocument
 
 BULLETIN_WORDS = re.compile(r"\b(e-?bulletin|bulletin|newsletter|news\s*letter|e-?news|briefing)\b", re.I)
@@ -384,14 +385,14 @@ def _load_bulletin(path: Path, kind: str) -> ParsedDocument | None:
         doc = parse_bulletin_email(path)
         mailing_list = any(h in _read_email(path) for h in _LIST_HEADERS)
     elif kind == "html":
-        doc = parse_bulletin_html(path.read_text(encoding="utf-8", errors="replace"), str(path))
+        doc = parse_bulletin_html(decode_text(path.read_bytes()).text, str(path))
     elif kind == "md":
         if not is_bulletin(path, None):
             return None  # only curator-marked Markdown bulletins: rendering costs a parse
         from markdown_it import MarkdownIt
 
         markup = MarkdownIt("commonmark", {"html": False}).enable("table").render(
-            path.read_text(encoding="utf-8", errors="replace"))
+            decode_text(path.read_bytes()).text)
         doc = parse_bulletin_html(f"<html><body>{markup}</body></html>", str(path))
     else:
         return None

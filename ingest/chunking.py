@@ -27,6 +27,8 @@ Rules:
     a tiny parent, are packed together while they fit.
   A chunk's `heading_path` is the longest common path of the sections whose body text it holds
   (so merged siblings get their common parent); when that is empty, the first such section's.
+* Sections under headings with different anchors (bulletin items) are never packed together, so
+  a chunk never mixes two news items; a chunk's `anchor` is that of the section it holds.
 * `overlap_tokens` > 0 repeats whole trailing pieces (sentences or blocks) of the previous chunk
   of the same section at the start of the next, up to that many tokens.
 """
@@ -111,6 +113,7 @@ class _Section:
     path: tuple[str, ...]
     heading_only: bool
     tokens: int
+    anchor: str | None = None
 
 
 def _trimmed(text: str, start: int, end: int) -> tuple[int, int] | None:
@@ -185,6 +188,7 @@ def _units_and_sections(
 ) -> tuple[list[_Unit], list[_Section]]:
     units: list[_Unit] = []
     paths: list[tuple[str, ...]] = [()]
+    anchors: list[str | None] = [None]
     stack: list[tuple[int, str]] = []
     pos = 0
     for block in blocks:
@@ -194,6 +198,7 @@ def _units_and_sections(
                 stack.pop()
             stack.append((level, " ".join(block.text.split())))
             paths.append(tuple(t for _, t in stack))
+            anchors.append(block.anchor)
         units.extend(_block_units(text, block, pos, len(paths) - 1, max_tokens))
         pos += len(block.text) + len(SEPARATOR)
     owned: dict[int, list[_Unit]] = {}
@@ -204,6 +209,7 @@ def _units_and_sections(
             path=path,
             heading_only=bool(owned.get(i)) and all(u.is_heading for u in owned[i]),
             tokens=sum(u.tokens for u in owned.get(i, [])),
+            anchor=anchors[i],
         )
         for i, path in enumerate(paths)
     ]
@@ -218,6 +224,8 @@ def _may_join(chunk: list[_Unit], unit: _Unit, sections: list[_Section], min_tok
     new = sections[unit.section]
     in_chunk = [sections[i] for i in dict.fromkeys(u.section for u in chunk)]
     last = in_chunk[-1]
+    if any(s.anchor != new.anchor for s in in_chunk) and not all(s.heading_only for s in in_chunk):
+        return False  # a bulletin item never shares a chunk with another item or the masthead
     if all(s.heading_only for s in in_chunk) and (
         new.path[: len(last.path)] == last.path or new.path[:-1] == last.path[:-1]
     ):
@@ -237,6 +245,11 @@ def _heading_path(chunk: list[_Unit], sections: list[_Section]) -> str:
             n += 1
         common = common[:n]
     return " > ".join(common or paths[0])
+
+
+def _anchor(chunk: list[_Unit], sections: list[_Section]) -> str | None:
+    body = [sections[u.section].anchor for u in chunk if not u.is_heading]
+    return next((a for a in body + [sections[u.section].anchor for u in chunk] if a), None)
 
 
 def _overlap(chunk: list[_Unit], overlap_tokens: int) -> list[_Unit]:
@@ -336,6 +349,7 @@ def chunk_document(
                 char_end=end,
                 token_count=count_tokens(body),
                 ocr=any(u.ocr for u in chunk),
+                anchor=_anchor(chunk, sections),
             )
         )
     return drafts

@@ -96,6 +96,7 @@ class Block(_Record):
     level: int = 0  # heading level 1..6 for headings, 0 otherwise
     page: int | None = None  # 1-based physical page, None for formats without pages
     ocr: bool = False  # the text was read by OCR from an image of the page
+    anchor: str | None = None  # a bulletin item's anchor (HTML id or slug), for `#anchor` links
 
 
 class ParsedDocument(_Record):
@@ -124,6 +125,7 @@ class ChunkDraft(_Record):
     char_end: int
     token_count: int
     ocr: bool = False  # some of the text was read by OCR
+    anchor: str | None = None  # the bulletin item this chunk belongs to
 
 
 class Chunk(_Record):
@@ -149,6 +151,7 @@ class Chunk(_Record):
     review_due: dt.date | None = None
     source_path: str
     ocr: bool = False  # some of the text was read by OCR (say so when citing it)
+    anchor: str | None = None  # the bulletin item (HTML id or slug) this chunk comes from
 
     @staticmethod
     def make_id(doc_id: str, version: str, ordinal: int) -> str:

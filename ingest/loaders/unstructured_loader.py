@@ -32,6 +32,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from ingest.loaders.bulletin import load_bulletin
 from ingest.loaders.date_hint import find_date
 from ingest.loaders.html_flat import DEEP_NESTING, flat_html_blocks, nesting_depth
 from ingest.loaders.pdf_structure import numbering_depth
@@ -184,6 +185,9 @@ def _text_blocks(path: Path, kind: str) -> tuple[list[Block], str]:
 
 def load_with_unstructured(path: Path, kind: str) -> ParsedDocument:
     """Parse `path` of content kind `kind` ("docx", "html", "md", "eml" or "text")."""
+    bulletin = load_bulletin(path, kind)  # a bulletin: one section per news item
+    if bulletin is not None:
+        return bulletin
     text = ""
     if kind in ("html", "md", "text"):
         blocks, text = _text_blocks(path, kind)

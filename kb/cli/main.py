@@ -1,4 +1,4 @@
-"""`kb` commands: ingest, search, ask, settings, app; `docs`, `eval`, `cite` come from their modules."""
+"""`kb` commands: ingest, search, ask, settings, app; `docs`, `eval`, `cite`, `digest` come from their modules."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import typer
 
 from kb.cli.audit_cmd import audit_app
 from kb.cli.auth_cmd import auth_app, users_app
+from kb.cli.bulletin_cmd import cite_command, digest_command
 from kb.cli.common import (
     JsonOption,
     KbDirOption,
@@ -48,6 +49,8 @@ app.command("doctor")(doctor)
 app.command("backup")(backup)
 app.command("restore")(restore)
 app.command("migrate")(migrate_command)
+app.command("cite")(cite_command)
+app.command("digest")(digest_command)
 
 
 @app.callback()
@@ -285,44 +288,3 @@ def app_cmd(
 
 def main() -> None:  # console-script entry point
     app()
-
-
-@app.command()
-def cite(
-    draft: Annotated[Path, typer.Argument(help="A text or Markdown file with the bulletin draft ('-' for stdin).")],
-    style: Annotated[str, typer.Option("--style", help="References as markdown or plain.")] = "markdown",
-    json_out: JsonOption = False,
-    kb_dir: KbDirOption = None,
-) -> None:
-    """Bulletin editors: check each claim of a draft and find the library citation for it."""
-    from kb.bulletin import cite_json
-
-    if style not in ("markdown", "plain"):
-        err(f"unknown style {style!r}; choose markdown or plain")
-        raise typer.Exit(2)
-    text = sys.stdin.read() if str(draft) == "-" else None
-    if text is None:
-        if not draft.is_file():
-            err(f"{draft}: no such file.")
-            raise typer.Exit(2)
-        try:
-            text = draft.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            err(f"{draft}: not UTF-8 text; save the draft as UTF-8 and try again.")
-            raise typer.Exit(2) from None
-    from kb.pii import pii_warnings
-
-    for warning in pii_warnings(text):  # before anything is searched
-        typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
-    with open_kb(kb_dir) as kb:
-        report = cite_json(kb, text, style)
-    if json_out:
-        print_json(report)
-        return
-    typer.echo(report["annotated"])
-    typer.echo("\nReferences\n" + report["references"])
-    flagged = [c for c in report["claims"] if c["verdict"] != "supported"]
-    for c in flagged:
-        typer.secho(f"{c['verdict']}: {c['text'][:100]} ({c['reason']})", fg=typer.colors.YELLOW, err=True)
-    if flagged:
-        typer.secho(f"{len(flagged)} claim(s) need checking.", fg=typer.colors.YELLOW, err=True)

@@ -373,3 +373,40 @@ def test_axe_on_every_page_light_and_dark(server, browser):
     (ARTIFACTS / "axe.json").write_text(json.dumps(report, indent=2))
     bad = {page: r["serious_or_critical"] for page, r in report.items() if r["serious_or_critical"]}
     assert not bad, json.dumps(bad, indent=2)
+
+
+BULLETIN_DRAFT = (
+    "## Lone working\n\n"
+    "Lone workers must check in at least every hour.\n\n"
+    "- The staff canteen serves free pizza on Fridays from next month.\n"
+)
+
+
+def test_bulletin_paste_review_accept_export(server, page):
+    """The editor pastes a draft, reviews the claims, accepts a citation and downloads both exports."""
+    page.goto(server["base"] + "/Bulletin")
+    box = page.get_by_label("Bulletin draft")
+    box.fill(BULLETIN_DRAFT)
+    box.press("Control+Enter")
+    page.get_by_role("button", name="Check claims").click()
+    playwright_api.expect(page.get_by_text("2 claims")).to_be_visible(timeout=90_000)
+    claim = page.locator(".st-key-bulletin_claim_0")
+    playwright_api.expect(claim).to_contain_text("Lone workers must check in at least every hour.")
+    playwright_api.expect(claim.locator(".kb-card").first).to_contain_text("Lone Working Policy 2024")
+    playwright_api.expect(page.locator(".st-key-bulletin_claim_1")).to_contain_text("no support in the library")
+    claim.get_by_text("Accept suggestion", exact=False).first.click()
+    playwright_api.expect(page.get_by_text("Lone workers must check in at least every hour.[^1]")).to_be_visible()
+    page.screenshot(path=str(SHOTS / "bulletin.png"), full_page=True)
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="Download Markdown").click()
+    md = Path(dl.value.path()).read_text(encoding="utf-8")
+    assert "every hour.[^1]" in md and "[^1]: [Lone Working Policy 2024](" in md and "[citation needed]" in md
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="Download HTML (email-safe)").click()
+    html_export = Path(dl.value.path()).read_text(encoding="utf-8")
+    assert html_export.startswith("<!DOCTYPE html>") and "<style" not in html_export and "<script" not in html_export
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="Download choices").click()
+    saved = json.loads(Path(dl.value.path()).read_text(encoding="utf-8"))
+    assert saved["choices"] == [{"text": "Lone workers must check in at least every hour.", "action": "accept",
+                                 "claim": 0}]

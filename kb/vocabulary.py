@@ -121,6 +121,9 @@ SYNONYMS: dict[str, str] = {
     "meningococcus": "meningococcal",
     "monkeypox": "mpox",
     "one time": "once",
+    "non-immune": "non_immune",
+    "not immune": "non_immune",
+    "susceptible": "non_immune",
 }
 
 # type -> canonical tokens. A claim that names one of these must match the source's.

@@ -95,8 +95,12 @@ class Thresholds:
     support_sim: float = 0.5
     support_coverage: float = 0.6
     conflict_align: float = 0.55
-    # A contradiction aligned at least this much better than the best support wins over it.
+    # A contradiction this much more similar (embedding) to the claim than the best support wins.
     conflict_margin: float = 1.0
+    # A span this similar to the claim supports it with less rare-term coverage (a paraphrase),
+    # down to `support_coverage_floor`.
+    support_sim_high: float = 1.1
+    support_coverage_floor: float = 0.4
     top_candidates: int = 8
     embed_candidates: int = 16
 
@@ -116,15 +120,24 @@ class _Span:
     text: str
 
 
-# A sentence that reports what older guidance said ("The 2018 edition recommended ...", "has been
-# replaced") can show a contradiction but never supports a claim.
-_HISTORICAL = re.compile(r"\b(?:editions?|previous(?:ly)?|formerly|used to|(?:has|have|was|were) been replaced|"
-                         r"(?:was|were) replaced|replaces|replaced by|superseded|instead of|rather than)\b",
+# What older guidance said never supports a claim. A clause that reports it ("instead of every 2
+# hours", "(previously 30 minutes)") is cut from a span before support is checked; a sentence that
+# is only about the old rule ("The 2018 edition recommended ...", "has been replaced") can show a
+# contradiction but never supports.
+_OLD_CLAUSE = re.compile(r"\((?:[^()]*\b(?:previously|formerly|was|were|until)\b[^()]*)\)"
+                         r"|,?\s*\b(?:instead of|rather than|replacing|which replaces?|replaces)\b[^.;:()]*",
                          re.IGNORECASE)
+_HISTORICAL = re.compile(r"\b(?:editions?|previous(?:ly)?|formerly|used to|(?:has|have|was|were) been replaced|"
+                         r"(?:was|were) replaced|replaced by|superseded)\b", re.IGNORECASE)
+
+
+def current_part(text: str) -> str:
+    """`text` without the clauses that report older guidance."""
+    return _OLD_CLAUSE.sub("", text)
 
 
 def is_historical(text: str) -> bool:
-    return bool(_HISTORICAL.search(text))
+    return bool(_HISTORICAL.search(current_part(text)))
 
 
 def candidate_spans(passages: Sequence[Passage]) -> list[_Span]:
@@ -226,7 +239,8 @@ class RuleChecker:
         out = []
         for align, sim, cov, s in scored[: self.thresholds.top_candidates]:
             ev = Evidence(s.passage, s.start, s.end, s.text, _chunk_id(passages[s.passage]))
-            q_state, q_reason = quantity_check(claim_q, extract_quantities(s.text))
+            now = current_part(s.text)
+            q_state, q_reason = quantity_check(claim_q, extract_quantities(now))
             clash = (q_reason if q_state == "conflict" else None) or polarity_conflict(claim, s.text) \
                 or entity_conflict(claim, s.text)
             reason = clash or (q_reason if q_state == "missing" else "") or _uncovered_reason(claim, s.text)
@@ -237,7 +251,8 @@ class RuleChecker:
             if unnamed and not clash and q_state == "match":
                 q_state, reason = "missing", f"the source does not mention {unnamed[0].replace('_', ' ')}"
             out.append(Assessment(round(align, 4), round(sim, 4), round(cov, 4), ev, q_state, clash, reason,
-                                  is_historical(s.text) or not negation_found))
+                                  is_historical(s.text) or not negation_found,
+                                  bool(claim_q) and q_state == "match"))
         return out
 
     def check(self, claim: str, passages: Sequence[Passage]) -> Verdict:
@@ -256,14 +271,19 @@ class Assessment:
     clash: str | None  # the reason of a quantity, polarity or entity conflict
     reason: str
     historical: bool = False  # reports older guidance, or lacks the claim's negation: never support
+    quantified: bool = False  # the claim states a quantity and the span states the same one
 
 
 _RANK = {"supported": 2, "contradicted": 1, "unsupported": 0}
 
 
 def label_of(a: Assessment, t: Thresholds) -> VerdictLabel:
+    # A paraphrase covers fewer of the claim's words: very similar spans, or spans that state the
+    # claim's own numbers, support it down to the coverage floor.
+    covered = a.coverage >= t.support_coverage or (
+        a.coverage >= t.support_coverage_floor and (a.sim >= t.support_sim_high or a.quantified))
     if a.clash is None and not a.historical and a.quantities == "match" and a.align >= t.support_align \
-            and a.sim >= t.support_sim and a.coverage >= t.support_coverage:
+            and a.sim >= t.support_sim and covered:
         return "supported"
     if a.clash is not None and a.align >= t.conflict_align:
         return "contradicted"
@@ -286,7 +306,7 @@ def decide(assessments: list[Assessment], n_passages: int, t: Thresholds) -> Ver
     features = {"align": top.align, "sim": top.sim, "coverage": top.coverage}
     support = next((a for a, label in zip(assessments, labels, strict=True) if label == "supported"), None)
     conflict = next((a for a, label in zip(assessments, labels, strict=True) if label == "contradicted"), None)
-    if support is not None and (conflict is None or conflict.align < support.align + t.conflict_margin):
+    if support is not None and (conflict is None or conflict.sim < support.sim + t.conflict_margin):
         return Verdict("supported", support.align, f"the source states this (similarity {support.sim:.2f}, "
                        f"coverage {support.coverage:.2f})", support.evidence, per_passage, features)
     if conflict is not None:

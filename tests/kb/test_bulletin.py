@@ -79,5 +79,5 @@ def test_references_number_each_cited_passage_once(report):
 
 
 def test_split_keeps_headings_and_links_out_of_claims():
-    segs = split_draft("## Title\n\n- one two three four five six\nA. B.")
+    segs = split_draft("## Title\n\n- one two three four five six\nShort. Line.")
     assert [s.claim for s in segs] == [False, False, False, True, False, False]

@@ -173,6 +173,10 @@ def golden_kb(progress: Callable[[str, int, int, str], None] | None = None, fres
             shutil.rmtree(kb_dir)
         with KnowledgeBase.open(settings) as kb:
             report = ingest_paths(kb, [CORPUS], progress=progress)
+        if report.failed:  # never cache a partial corpus: every eval on it would be wrong
+            shutil.rmtree(kb_dir)
+            raise RuntimeError(f"ingesting corpus/ for the eval failed for {len(report.failed)} file(s): "
+                               f"{report.failed[0]['path']}: {report.failed[0]['error'][:300]}")
         (kb_dir / "ingest.json").write_text(json.dumps(report.contract(), default=str))
         (kb_dir / ".complete").write_text(key)
     return KnowledgeBase.open(settings)

@@ -118,8 +118,9 @@ def fit(cases: list[CheckerCase], assessed) -> Thresholds:
         if best_j is None or j > best_j:
             best, best_j = t, j
     best_c, best_cj = best, None
-    for c_align, margin in itertools.product([x / 100 for x in range(35, 76, 5)], [0.0, 0.05, 0.1, 0.2, 1.0]):
-        t = replace(best, conflict_align=c_align, conflict_margin=margin)
+    for c_align, margin, top in itertools.product([x / 100 for x in range(35, 76, 5)], [0.0, 0.05, 0.1, 0.2, 1.0],
+                                                  [0.45, 0.5, 0.55, 0.6, 1.1]):
+        t = replace(best, conflict_align=c_align, conflict_margin=margin, top_conflict_align=top)
         r = _rates(cases, assessed, idx, t)
         j = (r["true_sup"] - 2 * r["pert_sup"] - 2 * r["off_sup"] + 0.5 * r["pert_con"] - 2 * r["true_con"]
              - 0.25 * r["off_con"])  # an unrelated claim is "no support", not "contradicts"

@@ -131,6 +131,13 @@ class DraftChecker:
             return self._result(claim, vp, hp)
         if vb.verdict == "supported":
             b_chunk = hb[vb.evidence.passage].chunk
+            newer = [h for h in hp if _is_newer(h.chunk, b_chunk)]
+            if newer and vp.verdict != "contradicted":
+                # Newer guidance outranks the bulletin: any clash with it on this point counts.
+                relaxed = self.kb.checker.check(claim, [Passage.of(h.chunk) for h in newer],
+                                                conflict_align=self.kb.checker.thresholds.support_align)
+                if relaxed.verdict == "contradicted":
+                    vp, hp = relaxed, newer
             if vp.verdict == "contradicted" and _is_newer(hp[vp.evidence.passage].chunk, b_chunk):
                 newer = hp[vp.evidence.passage].chunk
                 res = self._result(claim, vp, hp, verdict="contradicted",

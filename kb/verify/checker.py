@@ -30,7 +30,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -86,7 +86,7 @@ class Verdict:
 
 
 class ClaimChecker(Protocol):
-    def check(self, claim: str, passages: Sequence[Passage]) -> Verdict: ...
+    def check(self, claim: str, passages: Sequence[Passage], conflict_align: float | None = None) -> Verdict: ...
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,8 @@ class Thresholds:
     # down to `support_coverage_floor`.
     support_sim_high: float = 1.1
     support_coverage_floor: float = 0.4
+    # The best aligned span is about the claim's point: its clash contradicts from this alignment.
+    top_conflict_align: float = 1.1
     top_candidates: int = 8
     embed_candidates: int = 16
 
@@ -255,8 +257,11 @@ class RuleChecker:
                                   bool(claim_q) and q_state == "match"))
         return out
 
-    def check(self, claim: str, passages: Sequence[Passage]) -> Verdict:
-        return decide(self.assess(claim, passages), len(passages), self.thresholds)
+    def check(self, claim: str, passages: Sequence[Passage], conflict_align: float | None = None) -> Verdict:
+        """`conflict_align` lowers the bar for a contradiction, where a weaker clash must still be seen
+        (newer guidance against an older bulletin that agrees with the claim)."""
+        t = self.thresholds if conflict_align is None else replace(self.thresholds, conflict_align=conflict_align)
+        return decide(self.assess(claim, passages), len(passages), t)
 
 
 @dataclass(frozen=True)
@@ -309,8 +314,15 @@ def decide(assessments: list[Assessment], n_passages: int, t: Thresholds) -> Ver
     if support is not None and (conflict is None or conflict.sim < support.sim + t.conflict_margin):
         return Verdict("supported", support.align, f"the source states this (similarity {support.sim:.2f}, "
                        f"coverage {support.coverage:.2f})", support.evidence, per_passage, features)
+    if conflict is None and top.clash is not None and top.align >= t.top_conflict_align:
+        conflict = top
     if conflict is not None:
         return Verdict("contradicted", conflict.align, conflict.clash or "", conflict.evidence, per_passage, features)
+    # Not enough to contradict, but a close passage that disagrees is the most useful reason to show.
+    near = next((a for a in assessments if a.clash and a.align >= t.support_align), None)
+    if near is not None:
+        return Verdict("unsupported", near.align, f"not stated as claimed; the closest source differs: {near.clash}",
+                       near.evidence, per_passage, features)
     return Verdict("unsupported", top.align, top.reason or "no source passage states this closely enough",
                    top.evidence, per_passage, features)
 

@@ -29,9 +29,10 @@ class ModelChecker:
     def __init__(self, llm, rules: RuleChecker) -> None:
         self.llm = llm
         self.rules = rules
+        self.thresholds = rules.thresholds
 
-    def check(self, claim: str, passages: Sequence[Passage]) -> Verdict:
-        base = self.rules.check(claim, passages)
+    def check(self, claim: str, passages: Sequence[Passage], conflict_align: float | None = None) -> Verdict:
+        base = self.rules.check(claim, passages, conflict_align)
         if base.evidence is None:
             return base
         doc = passages[base.evidence.passage].text

@@ -191,6 +191,8 @@ def ask(
     topic: Annotated[list[str] | None, typer.Option("--topic", help="Only this topic.")] = None,
     include_superseded: Annotated[bool, typer.Option("--include-superseded")] = False,
     queries: Annotated[Path | None, typer.Option("--queries", help='JSONL file of {"id","query"} lines.')] = None,
+    stream: Annotated[bool, typer.Option("--stream", help="Show a generative answer token by token (stderr) "
+                                          "before the verified answer replaces it.")] = False,
     json_out: JsonOption = False,
     kb_dir: KbDirOption = None,
 ) -> None:
@@ -208,7 +210,14 @@ def ask(
             return
         from kb.access import ask_as, cli_session
 
-        answer = ask_as(kb, *cli_session(kb.settings), question, filters=filters, channel="cli")
+        on_token = None
+        if stream:
+            def on_token(token: str) -> None:  # the draft; verification runs when it is complete
+                sys.stderr.write(token)
+                sys.stderr.flush()
+        answer = ask_as(kb, *cli_session(kb.settings), question, filters=filters, channel="cli", on_token=on_token)
+        if stream:
+            sys.stderr.write("\n[verified answer below]\n" if answer.mode == "generative" else "")
     if json_out:
         print_json(answer_json(answer))
         return

@@ -190,9 +190,11 @@ def list_runs(runs: Path | None = None) -> list[dict]:
     out = []
     for d in sorted(runs.glob("*/metrics.json"), reverse=True):
         try:
-            out.append(json.loads(d.read_text()) | {"path": str(d.parent)})
+            run = json.loads(d.read_text())
         except json.JSONDecodeError:
             continue
+        if "run_id" in run and "suites" in run:  # `kb eval` runs (calibration runs sit beside them)
+            out.append(run | {"path": str(d.parent)})
     return out
 
 

@@ -46,6 +46,7 @@ def signin_on(public_kb, monkeypatch):
                 "KB_DEMO_CURATOR", "KB_PUBLIC_ACCESS", "KB_USERS_FILE"):
         monkeypatch.delenv(var, raising=False)
     shared.sign_in_limiter.clear()
+    shared.get_kb()  # pages open the KB in the background: wait for it once, as app_env does
     yield kb_dir
     shared.sign_in_limiter.clear()
 

@@ -6,20 +6,10 @@ from typing import Annotated
 
 import typer
 
-from kb.cli.common import KbDirOption, err, fail_cleanly, open_kb
+from kb.cli.common import KbDirOption, check_store_free, err, fail_cleanly, open_kb, settings_for
 
 HostOption = Annotated[str | None, typer.Option("--host", help="Address to listen on (default api_host, 127.0.0.1).")]
 PortOption = Annotated[int | None, typer.Option("--port", help="Port (default api_port, 8502).")]
-
-
-def check_store_free(settings) -> None:
-    """Fail in a moment, before loading the model, when another process owns the embedded shard."""
-    if settings.store == "edge":
-        from kb.store.edge import ShardLock
-
-        lock = ShardLock(settings.shard_path)
-        lock.acquire()
-        lock.release()
 
 
 def serve_http(kb_dir, host: str | None, port: int | None, mcp: bool = True) -> None:
@@ -73,13 +63,13 @@ def mcp(
         raise typer.Exit(2)
     from kb.errors import StoreLockedError
 
+    with fail_cleanly():
+        s = settings_for(kb_dir)
+    try:
+        check_store_free(s)  # before the model loads, with the endpoint to use instead
+    except StoreLockedError as exc:
+        err(f"{exc}\nIf that is `kb app` or `kb serve`, point the assistant at its MCP endpoint instead: "
+            f"http://{s.api_host}:{s.api_port}/mcp")
+        raise typer.Exit(3) from None
     with open_kb(kb_dir) as kb:
-        try:
-            check_store_free(kb.settings)
-            _ = kb.store
-        except StoreLockedError as exc:
-            s = kb.settings
-            err(f"{exc}\nIf that is `kb app` or `kb serve`, point the assistant at its MCP endpoint instead: "
-                f"http://{s.api_host}:{s.api_port}/mcp")
-            raise typer.Exit(3) from None
         run_stdio(kb)

@@ -33,6 +33,11 @@ def fake_run(tmp_path, monkeypatch):
     monkeypatch.setenv("KB_DIR", str(tmp_path / "kb"))
     monkeypatch.setenv("KB_CONFIG", str(tmp_path / "kb.toml"))
     (tmp_path / "kb.toml").write_text("")
+    if str(APP_DIR) not in sys.path:
+        sys.path.insert(0, str(APP_DIR))
+    import shared
+
+    shared.get_kb()  # pages open the KB in the background: wait for it here
     return run_dir
 
 

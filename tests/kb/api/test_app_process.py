@@ -57,7 +57,9 @@ def test_the_app_picks_up_the_shared_kb_instead_of_opening_a_second_one(tmp_path
     settings = load_settings(kb_dir=tmp_path / "kb", api_port=free_port())
     kb, running = open_and_serve(settings)
     try:
-        assert shared._open_kb(str((tmp_path / "kb").resolve())) is kb  # no second open: no "in use by pid"
+        loader = shared.KbLoader(str((tmp_path / "kb").resolve()))
+        loader._thread.join(60)
+        assert loader.error is None and loader.kb is kb  # no second open: no "in use by pid"
     finally:
         running.stop()
         kb.close()

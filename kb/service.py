@@ -123,7 +123,8 @@ class KnowledgeBase:
         return AskPipeline(
             RetrieveStage(self.retriever, self.embedder),
             self.embedder,
-            AnswerabilityStage(self.settings.answer_threshold, AnswerabilityModel.load()),
+            AnswerabilityStage(self.settings.answer_threshold,
+                               AnswerabilityModel.load() if self.settings.refusal == "model" else None),
             self.checker,
             Library(get=self.catalog.get, search=self.retriever.search),
             self.link_for,

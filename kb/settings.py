@@ -130,6 +130,14 @@ SETTINGS: tuple[Setting, ...] = (
         "refuses 11/18 unanswerable and 5/95 answerable questions (`kb eval` reports the calibration).",
     ),
     Setting(
+        "refusal",
+        "model",
+        "KB_REFUSAL",
+        "How ask decides to refuse: model (the answerability model fitted by evals.fit_answerability, "
+        "kb/ask/answerability.json) or threshold (evidence score below answer_threshold).",
+        ("model", "threshold"),
+    ),
+    Setting(
         "checker",
         "rules",
         "KB_CHECKER",
@@ -197,6 +205,7 @@ class Settings:
     app_base_url: str
     upload_max_mb: int = 20
     checker: str = "rules"
+    refusal: str = "model"
     llm_model_path: str = ""
     llm_server_bin: str = ""
     llm_timeout_s: float = 60.0

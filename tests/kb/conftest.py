@@ -66,7 +66,7 @@ def _open(backend: str, root: Path):
     inner = (EdgeStore(root / "kb" / "qdrant", emb.dim) if backend == "edge"
              else ServerStore(None, "access", emb.dim, client=QdrantClient(location=":memory:")))
     store = SpyStore(inner)
-    kb_ = KnowledgeBase(load_settings(kb_dir=root / "kb", answer_threshold=0.0), embedder=emb, store=store)
+    kb_ = KnowledgeBase(load_settings(kb_dir=root / "kb", answer_threshold=0.0, refusal="threshold"), embedder=emb, store=store)
     report = ingest_paths(kb_, [_corpus(root)])
     assert report.added == 2, report.failed
     assert {d.audience for d in kb_.documents()} == {"members", "public"}
@@ -94,7 +94,7 @@ def edge_kb(tmp_path, _edge_template):
     """A fresh Edge KB with the same two documents (a copy: tests may change it)."""
     shutil.copytree(_edge_template, tmp_path / "kb")
     emb = HashEmbedder(64)
-    kb_ = KnowledgeBase(load_settings(kb_dir=tmp_path / "kb", answer_threshold=0.0), embedder=emb,
+    kb_ = KnowledgeBase(load_settings(kb_dir=tmp_path / "kb", answer_threshold=0.0, refusal="threshold"), embedder=emb,
                         store=SpyStore(EdgeStore(tmp_path / "kb" / "qdrant", emb.dim)))
     yield kb_
     kb_.close()

@@ -170,12 +170,8 @@ class HybridRetriever:
         ranks = {"dense": {pid: i for i, (pid, _) in enumerate(trace.dense, 1)},
                  "sparse": {pid: i for i, (pid, _) in enumerate(trace.sparse, 1)}}
         dense_score = dict(trace.dense)
-        hits = [
-            Hit(chunk=chunk_from_payload({**points[pid].payload, "status": live[points[pid].payload["doc_id"]][1]}),
-                score=float(score_of[pid]), dense_rank=ranks["dense"].get(pid),
-                sparse_rank=ranks["sparse"].get(pid), dense_score=dense_score.get(pid))
-            for pid in order
-        ]
+        hits = [_hit(points[pid], live, score_of[pid], ranks["dense"].get(pid), ranks["sparse"].get(pid),
+                     dense_score.get(pid)) for pid in order]
         return Retrieved(hits, trace)
 
     def rank(self, mode: str, dense: list[tuple[str, float]], sparse: list[tuple[str, float]]) -> list[tuple[str, float]]:
@@ -202,8 +198,14 @@ class HybridRetriever:
                       statuses: tuple[str, ...]) -> list[Hit]:
         """One dense query (no BM25, no fusion): used for the superseded-guidance check."""
         where = to_point_filter(filters or SearchFilters(), statuses)
-        points = self.store.query(DENSE, query_vector, k, where)
-        kept, live = self.live_only([(p.id, p.score) for p in points], {p.id: p for p in points}, set(statuses))
-        by_id = {p.id: p for p in points}
-        return [Hit(chunk=chunk_from_payload({**by_id[pid].payload, "status": live[by_id[pid].payload["doc_id"]][1]}),
-                    score=score, dense_rank=i, dense_score=score) for i, (pid, score) in enumerate(kept, 1)]
+        by_id = {p.id: p for p in self.store.query(DENSE, query_vector, k, where)}
+        kept, live = self.live_only([(pid, p.score) for pid, p in by_id.items()], by_id, set(statuses))
+        return [_hit(by_id[pid], live, score, i, None, score) for i, (pid, score) in enumerate(kept, 1)]
+
+
+def _hit(point: StoredPoint, live: dict[str, tuple[str, str]], score: float, dense_rank: int | None,
+         sparse_rank: int | None, dense_score: float | None) -> Hit:
+    """A hit whose chunk carries the catalog's status (the payload's may lag a status change)."""
+    status = live[point.payload["doc_id"]][1]
+    return Hit(chunk=chunk_from_payload({**point.payload, "status": status}), score=float(score),
+               dense_rank=dense_rank, sparse_rank=sparse_rank, dense_score=dense_score)

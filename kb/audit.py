@@ -190,18 +190,24 @@ def _bounds(since: dt.date | None, until: dt.date | None) -> tuple[str, list[str
     return " AND ".join(clauses), params
 
 
-def answers(catalog, since: dt.date | None = None, until: dt.date | None = None, user: str | None = None,
-            doc_id: str | None = None, limit: int | None = None) -> list[AnswerRecord]:
-    """Answer records, oldest first, filtered by date (inclusive), user and document."""
+def _where(since, until, user: str | None, doc: tuple[str, str] | None) -> tuple[str, list]:
+    """" WHERE ..." (or "") and its parameters: date bounds, user, and a document clause."""
     where, params = _bounds(since, until)
     clauses = [where] if where else []
     if user:
         clauses.append("user_name = ?")
         params.append(user)
-    if doc_id:
-        clauses.append("doc_ids LIKE ?")
-        params.append(f'%"{doc_id}"%')
-    sql = "SELECT record FROM audit_answers" + (" WHERE " + " AND ".join(clauses) if clauses else "")
+    if doc:
+        clauses.append(doc[0])
+        params.append(doc[1])
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def answers(catalog, since: dt.date | None = None, until: dt.date | None = None, user: str | None = None,
+            doc_id: str | None = None, limit: int | None = None) -> list[AnswerRecord]:
+    """Answer records, oldest first, filtered by date (inclusive), user and document."""
+    clauses, params = _where(since, until, user, ("doc_ids LIKE ?", f'%"{doc_id}"%') if doc_id else None)
+    sql = "SELECT record FROM audit_answers" + clauses
     sql += " ORDER BY at, answer_id"
     if limit:
         sql += f" LIMIT {int(limit)}"
@@ -217,16 +223,9 @@ def answer(catalog, answer_id: str) -> AnswerRecord:
 
 def events(catalog, since: dt.date | None = None, until: dt.date | None = None, user: str | None = None,
            doc_id: str | None = None) -> list[AuditEvent]:
-    where, params = _bounds(since, until)
-    clauses = [where] if where else []
-    if user:
-        clauses.append("user_name = ?")
-        params.append(user)
-    if doc_id:
-        clauses.append("doc_id = ?")
-        params.append(doc_id)
+    clauses, params = _where(since, until, user, ("doc_id = ?", doc_id) if doc_id else None)
     sql = ("SELECT event_id, at, user_name AS user, role, action, doc_id, detail FROM audit_events"
-           + (" WHERE " + " AND ".join(clauses) if clauses else "") + " ORDER BY at, event_id")
+           + clauses + " ORDER BY at, event_id")
     return [AuditEvent.model_validate(r) for r in catalog.query(sql, params)]
 
 

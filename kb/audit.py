@@ -69,7 +69,8 @@ class AnswerRecord(_Record):
 # Settings that change what an answer says; recorded with every answer and used by replay.
 ANSWER_SETTINGS = ("store", "collection", "embedder", "embed_model", "llm", "llm_model", "chunk_tokens",
                    "dense_k", "sparse_k", "rrf_k", "dense_weight", "sparse_weight", "fusion",
-                   "fusion_dense_prior", "fusion_gap_depth", "max_chunks_per_doc", "top_k", "answer_threshold", "refusal")
+                   "fusion_dense_prior", "fusion_gap_depth", "max_chunks_per_doc", "top_k", "answer_threshold", "refusal",
+                   "bulletin_weight")
 
 
 class AuditEvent(_Record):
@@ -326,7 +327,7 @@ def replay(kb, answer_id: str) -> ReplayReport:
     asker = kb
     changed = {k: v for k, v in rec.settings.items() if k in ("dense_k", "sparse_k", "rrf_k", "dense_weight",
                "sparse_weight", "fusion", "fusion_dense_prior", "fusion_gap_depth", "max_chunks_per_doc",
-               "top_k", "answer_threshold", "refusal") and getattr(kb.settings, k, v) != v}
+               "top_k", "answer_threshold", "refusal", "bulletin_weight") and getattr(kb.settings, k, v) != v}
     if changed:  # answer with the recorded settings, over the same store, model and catalog
         from kb.service import KnowledgeBase
 

@@ -120,6 +120,9 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("fusion_dense_prior", 1.5, "KB_FUSION_DENSE_PRIOR", "Adaptive fusion: prior weight of dense confidence vs BM25."),
     Setting("fusion_gap_depth", 10, "KB_FUSION_GAP_DEPTH", "Adaptive fusion: rank whose score the top score is compared with."),
+    Setting("bulletin_weight", 0.8, "KB_BULLETIN_WEIGHT",
+            "Hybrid search: bulletin items' fused scores are scaled by this, so the guideline a "
+            "bulletin summarises ranks first (1 turns it off; 0.8 tuned on the golden dev set)."),
     Setting("max_chunks_per_doc", 3, "KB_MAX_CHUNKS_PER_DOC", "Cap on hits from one document."),
     Setting("top_k", 5, "KB_TOP_K", "Hits returned by search."),
     Setting(
@@ -204,6 +207,7 @@ class Settings:
     app_port: int
     app_base_url: str
     upload_max_mb: int = 20
+    bulletin_weight: float = 0.8
     checker: str = "rules"
     refusal: str = "model"
     llm_model_path: str = ""

@@ -161,6 +161,7 @@ def add_vocabulary(extra: dict) -> None:
         for t in toks:
             _ENTITY_TYPE[str(t).lower().replace(" ", "_")] = str(kind)
     _phrase_pattern.cache_clear()
+    _groups.cache_clear()
 
 
 @lru_cache(maxsize=1)
@@ -176,3 +177,44 @@ def canonical_phrases(text: str) -> str:
 
 def entity_type(token: str) -> str | None:
     return _ENTITY_TYPE.get(token)
+
+
+# Canonical tokens too broad to expand a search query with ("staff" -> "employees", "manager").
+_NO_EXPANSION = {"worker", "line_manager", "once", "vaccine"}
+
+
+@lru_cache(maxsize=1)
+def _groups() -> tuple[dict[str, str], dict[str, tuple[str, ...]], re.Pattern[str]]:
+    """Every name of a term (its phrases and its canonical token spelled out) -> canonical, the
+    names of each canonical token, and one pattern matching any name as whole words."""
+    canon_of: dict[str, str] = {}
+    for phrase, canon in SYNONYMS.items():
+        canon_of[phrase] = canon
+        canon_of.setdefault(canon.replace("_", " "), canon)
+    names: dict[str, list[str]] = {}
+    for name, canon in canon_of.items():
+        names.setdefault(canon, []).append(name)
+    pattern = re.compile(r"(?<![\w-])(" + "|".join(re.escape(n) for n in sorted(canon_of, key=len, reverse=True))
+                         + r")(?![\w-])")
+    return canon_of, {c: tuple(sorted(v)) for c, v in names.items()}, pattern
+
+
+def query_expansions(text: str) -> list[str]:
+    """The other names of each known term in `text`, for BM25 query expansion.
+
+    >>> query_expansions("Does a HCW need PEP?")[:3]
+    ['hcws', 'health care worker', 'health care workers']
+    >>> "pep" in query_expansions("post-exposure prophylaxis after a sharps injury")
+    True
+    """
+    canon_of, names, pattern = _groups()
+    lower = text.lower()
+    out: list[str] = []
+    seen: set[str] = set()
+    for match in pattern.finditer(lower):
+        canon = canon_of[match.group(1)]
+        if canon in seen or canon in _NO_EXPANSION:
+            continue
+        seen.add(canon)
+        out.extend(n for n in names[canon] if n not in lower)
+    return out

@@ -4,7 +4,8 @@ It speaks the OpenAI chat-completions protocol (`POST /v1/chat/completions`, str
 server-sent events when the request says `"stream": true`) and Ollama's `POST /api/chat`
 (newline-delimited JSON when streaming). Each request takes the next scenario from the
 script; when the script is empty the default scenario plays. A scenario is a name from
-SCENARIOS or any other string, which is played as the reply text.
+SCENARIOS, any other string (played as the reply text), or a callable that gets the request's
+messages and returns the reply text (`evals.scripted_llm.reader` answers from the prompt).
 
 The replies are written against the two sources in `HITS_TEXT` (source 1: HIV PEP timing,
 source 2: an injected instruction plus the PEP course length).
@@ -151,8 +152,10 @@ class ScriptedLLMServer:
         handler.end_headers()
         handler.close_connection = True
 
-    def _play(self, handler, scenario: str, body: dict) -> None:
+    def _play(self, handler, scenario, body: dict) -> None:
         stream = bool(body.get("stream"))
+        if callable(scenario):
+            scenario = scenario(body.get("messages") or [])
         if scenario == "http_500":  # echoes the Authorization header, as some proxies do
             auth = handler.headers.get("Authorization", "")
             handler._send(500, json.dumps({"error": {"message": f"scripted internal error ({auth})"}}).encode())

@@ -34,7 +34,7 @@ def gen_kb(tmp_path_factory):
     poisoned = lib / "lone-working-notes.md"
     poisoned.write_text(case.POISONED_TEXT, encoding="utf-8")
     kb_dir = tmp_path_factory.mktemp("gen_app_kb")
-    build_kb(kb_dir, [*CORPUS_FILES, poisoned])
+    build_kb(kb_dir, [CORPUS_FILES[0], poisoned])  # the 2024 policy and the poisoned notes
     return kb_dir, write_config(tmp_path_factory.mktemp("gen_cfg") / "kb.toml")
 
 

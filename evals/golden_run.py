@@ -180,13 +180,15 @@ def aggregate(records: list[dict], threshold: float | None = None) -> dict:
         rows = [r["passed"] for r in records if r["kind"] == kind]
         ans[f"pass_rate_{kind}"] = round(m.accuracy(rows), 4)
     out["answers"] = ans
-    sents = [s for r in records for s in r["answer"].get("sentences", [])]
     generated = [r for r in records if r["answer"].get("mode") == "generative"]
+    sents = [s for r in generated for s in r["answer"].get("sentences", [])]  # the model's, not fallbacks'
+    fell_back = [r for r in records if r["answer"].get("mode") == "extractive" and r["answer"]["answerable"]]
     if generated or any(r["answer"].get("mode") for r in records):
         out["sentences"] = {
             "answers_generative": len(generated),
-            "answers_fell_back_to_extractive": sum(1 for r in records if r["answer"].get("mode") == "extractive"
-                                                   and r["answer"]["answerable"]),
+            "answers_generative_refused": sum(not r["answer"]["answerable"] for r in generated),
+            "answers_fell_back_to_extractive": len(fell_back),
+            "fell_back_declined": sum(any("declined" in w for w in r["answer"]["warnings"]) for r in fell_back),
             "sentences": len(sents),
             "verified": sum(s["verified"] for s in sents),
             "contradicted": sum(s["verdict"] == "contradicted" for s in sents),
@@ -199,6 +201,10 @@ def aggregate(records: list[dict], threshold: float | None = None) -> dict:
             "good_wrongly_removed": sum(not s["shown"] and bool(s.get("quote") or s.get("key_phrase"))
                                         for s in sents),
             "good_wrongly_removed_quotes": sum(not s["shown"] and bool(s.get("quote")) for s in sents),
+            # not a verbatim quote of what it cites: with the scripted `perturbed` replies these are
+            # exactly the planted wrong sentences; with a real model, paraphrases count too
+            "non_quotes": sum(not s.get("quote") for s in sents),
+            "non_quotes_removed": sum(not s["shown"] and not s.get("quote") for s in sents),
         }
     lat: dict[str, float] = {}
     for key in ("ask", "search_hybrid", "search_bm25", "search_dense"):

@@ -107,12 +107,7 @@ def test_a_draft_with_nothing_verified_becomes_a_refusal_with_the_closest_docume
     assert f"{case.GOOD}. <a" not in page
 
 
-@pytest.mark.parametrize(("scenario", "notice"), [
-    ("http_500", "The generative model reported an error, so this is the extractive answer."),
-    ("malformed", "The generative model's reply could not be used, so this is the extractive answer."),
-    ("slow", "The generative model did not answer in time, so this is the extractive answer."),
-    ("down", "The generative model is not available right now, so this is the extractive answer."),
-])
+@pytest.mark.parametrize(("scenario", "notice"), [(k, v) for k, v in case.FAILURES.items() if k != "refusal"])
 def test_a_failing_model_shows_the_extractive_answer_with_a_notice(app, llm_server, monkeypatch, scenario, notice):
     if scenario == "down":
         dead = ScriptedLLMServer()

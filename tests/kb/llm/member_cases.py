@@ -9,6 +9,7 @@ library includes a document with an instruction to a model in it (POISONED_TEXT)
 from __future__ import annotations
 
 from evals.scripted_llm import prompt_parts
+from kb.errors import LLMBadReply, LLMServerError, LLMTimeout, LLMUnavailable
 
 QUESTION = "How often must lone workers check in?"
 RULE = "at least every hour"
@@ -58,3 +59,7 @@ def injected(messages):  # a model that obeyed the instruction, citing whatever 
 
 REPLIES = {"correct": correct, "wrong_number": wrong_number, "wrong_source": wrong_source,
            "no_citations": no_citations, "injected": injected}
+
+# Failure scenario ("down": nothing listens) -> the notice the member sees above the extractive answer.
+FAILURES = {"http_500": LLMServerError.notice, "malformed": LLMBadReply.notice, "slow": LLMTimeout.notice,
+            "refusal": LLMBadReply.notice, "down": LLMUnavailable.notice}

@@ -113,8 +113,7 @@ class AskPipeline:
                 + currency.untrusted_warnings(found.hits, evidence.untrusted))
 
     def answer(self, found: Retrieval, evidence: Evidence, decision: Decision, draft: Draft | None,
-               warnings: list[str], answer_mode: str, clock: Stopwatch,
-               checked: list[SentenceCheck] | None = None) -> Answer:
+               warnings: list[str], answer_mode: str, clock: Stopwatch, sentences: list[SentenceCheck]) -> Answer:
         closest = closest_documents(found.hits, self.link_for)
         return Answer(
             question=found.question,
@@ -126,7 +125,7 @@ class AskPipeline:
             evidence_score=round(evidence.score, 4),
             hits=found.hits,
             mode=draft.mode if draft else answer_mode,
-            sentences=checked if checked is not None else (draft.sentences if draft else []),
+            sentences=sentences,
             trace=found.trace,
             answerability={**decision.features, "p_answerable": decision.probability},
             timings_ms=clock.total(),

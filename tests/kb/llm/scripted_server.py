@@ -17,6 +17,7 @@ source 2: an injected instruction plus the PEP course length).
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -108,6 +109,13 @@ class ScriptedLLMServer:
 
         self.httpd = ThreadingHTTPServer((host, port), Handler)
         self.httpd.daemon_threads = True
+        report = self.httpd.handle_error
+
+        def quiet_when_the_client_left(request, client_address) -> None:  # a timed-out client, as planned
+            if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+                report(request, client_address)
+
+        self.httpd.handle_error = quiet_when_the_client_left
         self.port = self.httpd.server_port
         self.url = f"http://{host}:{self.port}"
         self.openai_url = self.url + "/v1"

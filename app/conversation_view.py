@@ -16,6 +16,7 @@ from kb.records import Answer, SearchFilters
 HISTORY = "ask_history"
 LOADED = "ask_conversation"
 EDITING = "ask_editing"
+DRAFT = "ask_draft"  # the model's streamed draft of the latest answer, before verification
 
 
 def user_key(current) -> str:
@@ -72,9 +73,10 @@ def ask_in_conversation(kb, current, question: str, filters: SearchFilters,
     history: list[dict] = st.session_state[HISTORY]
     earlier = history[:replace] if replace is not None else history
     rewrite: Rewrite = condense(question, _previous(earlier), _llm(kb))
+    on_token = stream_draft(question) if kb.settings.llm != "none" else None
     try:
         with st.spinner("Searching the library…"):
-            answer = kb.ask(rewrite.standalone, filters=filters, log=True)
+            answer = kb.ask(rewrite.standalone, filters=filters, log=True, on_token=on_token)
     except KBError as exc:
         st.error(str(exc))
         return None
@@ -94,6 +96,27 @@ def ask_in_conversation(kb, current, question: str, filters: SearchFilters,
     else:
         history.append(turn)
     return turn
+
+
+def stream_draft(question: str):
+    """An `on_token` that writes the model's draft into a placeholder as it streams.
+
+    The draft is shown as plain text (never Markdown or HTML: it is unverified model output),
+    under a note that it is being checked. When the answer is complete the page reruns and the
+    turn is drawn from the verified answer, which replaces the draft."""
+    st.session_state[DRAFT] = ""
+    with st.chat_message("user", avatar=":material/person:"):
+        st.text(question)
+    with st.chat_message("assistant", avatar=":material/menu_book:"):
+        st.caption("The model is writing a draft. Each sentence is checked against its sources "
+                   "when the draft is complete; unsupported sentences are removed.")
+        box = st.empty()
+
+    def on_token(token: str) -> None:
+        st.session_state[DRAFT] += token
+        box.text(st.session_state[DRAFT] + " ▍")
+
+    return on_token
 
 
 def edit_and_resend(kb, current, i: int, question: str, filters: SearchFilters) -> None:

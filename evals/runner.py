@@ -35,10 +35,10 @@ def retrieval_config(settings) -> dict:
 
 
 def run_golden_suite(mode: str, limit: int | None, progress: Progress, **overrides) -> tuple[list[dict], dict]:
-    from evals.golden import golden_kb, load_cases
+    from evals.golden import golden_kb, load_cases, spread
     from evals.golden_run import aggregate, calibrate_threshold, refusal_at, run_golden
 
-    cases = load_cases()[: limit or None]
+    cases = spread(load_cases(), limit)
     kb = golden_kb(progress=lambda stage, d, t, detail: progress(f"golden {stage}", d, t, detail), **overrides)
     try:
         records = run_golden(kb, cases, mode, progress=lambda d, t, detail: progress("golden", d, t, detail))

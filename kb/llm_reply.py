@@ -6,8 +6,13 @@ sentence they follow:
 >>> [(s.text, s.citations) for s in parse_reply("PEP starts within 72 hours [1]. It lasts 28 days. [2][3]", 3)]
 [('PEP starts within 72 hours.', [1]), ('It lasts 28 days.', [2, 3])]
 
-Markers may be `[1]`, `[1][2]`, `[1, 2]`, `[1-3]` or `[Source 1]`. Numbers outside
-1..n_sources are never kept as citations: they are listed in `out_of_range`. A reply that
+Markers may be `[1]`, `[1][2]`, `[1, 2]`, `[1-3]` or `[Source 1]`. The prompt's `<source>` tags,
+echoed back by small models, are not sentences:
+
+>>> parse_reply("<source> <source n='1'> </source>", 3)
+[]
+
+Numbers outside 1..n_sources are never kept as citations: they are listed in `out_of_range`. A reply that
 says NOT_COVERED is detected by `read_reply(...).not_covered`.
 """
 
@@ -28,6 +33,8 @@ _LEADING_MARKERS = re.compile(rf"^{_MARKERS}", re.IGNORECASE)
 _GLUED_END = re.compile(rf"(?<=[.!?]){_MARKERS}(?=\s+\S)", re.IGNORECASE)
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+")
 _NOT_COVERED = re.compile(r"\bNOT[_ ]COVERED\b")
+# The prompt's fence markup echoed back (small models do): never a claim.
+_SOURCE_TAG = re.compile(r"</?\s*source\b[^>]*>", re.IGNORECASE)
 _MAX_RANGE = 20
 
 
@@ -91,6 +98,7 @@ def _spans(text: str) -> list[tuple[int, int]]:
 
 def read_reply(text: str, n_sources: int) -> Reply:
     """The reply's sentences (markers attached to the sentence they follow) and whether it says NOT_COVERED."""
+    text = _SOURCE_TAG.sub(" ", text)
     pieces: list[list] = []  # [start, end, numbers]
     for start, end in _spans(text):
         seg = text[start:end]

@@ -222,6 +222,7 @@ class SentenceCheck(_Record):
     support: float = 0.0
     reason: str = ""
     shown: bool = True  # False when the sentence was removed from the answer (unverified = drop)
+    sources: list[str] = Field(default_factory=list)  # chunk ids of the passages it cited (removed ones too)
 
 
 class RetrievalTrace(_Record):

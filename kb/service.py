@@ -89,7 +89,7 @@ class KnowledgeBase:
 
         llm = open_llm(self.settings)
         if llm is None:
-            raise ConfigError("Generative answers need KB_LLM=openai or ollama (see README).")
+            raise ConfigError("Generative answers need KB_LLM=openai, ollama or local (see README).")
         return llm
 
     @cached_property

@@ -22,7 +22,7 @@ from kb.ask.verify import verify_generated
 from kb.embedder import Embedder
 from kb.errors import KBError, LLMError
 from kb.llm_reply import read_reply
-from kb.records import Answer, Document, Hit, SearchFilters
+from kb.records import Answer, Document, Hit, SearchFilters, SentenceCheck
 from kb.verify import ClaimChecker
 
 log = logging.getLogger("kb.ask")
@@ -75,11 +75,12 @@ class AskPipeline:
         draft = clock.time("compose", self.compose, question, found, evidence, answer_mode, on_token) \
             if decision.answerable else None
         notices = list(draft.warnings) if draft else []
+        checked = draft.sentences if draft else []  # kept on a refusal too: every removed sentence is listed
         if draft is not None and not any(s.verified and s.shown for s in draft.sentences):
             draft = None  # nothing verified is left: refuse
         warnings = notices + (clock.time("currency", self.currency, found, evidence, draft) if draft
                               else currency.untrusted_warnings(found.hits, evidence.untrusted))
-        return self.answer(found, evidence, decision, draft, warnings, answer_mode, clock)
+        return self.answer(found, evidence, decision, draft, warnings, answer_mode, clock, checked)
 
     # ------------------------------------------------------------ stages
 
@@ -112,7 +113,7 @@ class AskPipeline:
                 + currency.untrusted_warnings(found.hits, evidence.untrusted))
 
     def answer(self, found: Retrieval, evidence: Evidence, decision: Decision, draft: Draft | None,
-               warnings: list[str], answer_mode: str, clock: Stopwatch) -> Answer:
+               warnings: list[str], answer_mode: str, clock: Stopwatch, sentences: list[SentenceCheck]) -> Answer:
         closest = closest_documents(found.hits, self.link_for)
         return Answer(
             question=found.question,
@@ -124,7 +125,7 @@ class AskPipeline:
             evidence_score=round(evidence.score, 4),
             hits=found.hits,
             mode=draft.mode if draft else answer_mode,
-            sentences=draft.sentences if draft else [],
+            sentences=sentences,
             trace=found.trace,
             answerability={**decision.features, "p_answerable": decision.probability},
             timings_ms=clock.total(),

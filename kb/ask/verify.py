@@ -31,14 +31,16 @@ def verify_generated(
     for g in sentences:
         valid = [n for n in g.citations if 1 <= n <= len(hits)]
         if not valid:
+            why = f"cites source {g.out_of_range[0]}, which does not exist" if g.out_of_range else "cites no source"
             checks.append((g, [], SentenceCheck(text=g.text, citations=g.citations, verdict="unsupported",
-                                                verified=False, reason="cites no source that exists"), None))
+                                                verified=False, reason=why), None))
             continue
         v = checker.check(g.text, [Passage.of(hits[n - 1].chunk) for n in valid])
         span = (valid[v.evidence.passage], v.evidence.start, v.evidence.end) if v.evidence else None
         checks.append((g, valid, SentenceCheck(text=g.text, citations=valid, verdict=v.verdict,
                                                verified=v.verdict == "supported", support=v.score,
-                                               reason=v.reason), span))
+                                               reason=v.reason, sources=[hits[n - 1].chunk.chunk_id for n in valid]),
+                       span))
     numbering: dict[int, int] = {}
     citations: list[Citation] = []
     parts: list[str] = []

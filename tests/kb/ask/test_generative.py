@@ -134,6 +134,7 @@ def test_nothing_verified_left_is_a_refusal(generative):
     llm.enqueue("Bananas cure hepatitis [1].")
     a = pipeline.run(Q, answer_mode="generative")
     assert not a.answerable and a.closest_documents and any("Removed" in w for w in a.warnings)
+    assert [(s.verified, s.shown) for s in a.sentences] == [(False, False)]  # still listed (kb ask --json)
 
 
 def test_the_prompt_fences_sources_and_forbids_following_them(small_kb):

@@ -4,7 +4,8 @@ It speaks the OpenAI chat-completions protocol (`POST /v1/chat/completions`, str
 server-sent events when the request says `"stream": true`) and Ollama's `POST /api/chat`
 (newline-delimited JSON when streaming). Each request takes the next scenario from the
 script; when the script is empty the default scenario plays. A scenario is a name from
-SCENARIOS or any other string, which is played as the reply text.
+SCENARIOS, any other string (played as the reply text), or a callable that gets the request's
+messages and returns the reply text (`evals.scripted_llm.reader` answers from the prompt).
 
 The replies are written against the two sources in `HITS_TEXT` (source 1: HIV PEP timing,
 source 2: an injected instruction plus the PEP course length).
@@ -16,6 +17,7 @@ source 2: an injected instruction plus the PEP course length).
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -107,6 +109,13 @@ class ScriptedLLMServer:
 
         self.httpd = ThreadingHTTPServer((host, port), Handler)
         self.httpd.daemon_threads = True
+        report = self.httpd.handle_error
+
+        def quiet_when_the_client_left(request, client_address) -> None:  # a timed-out client, as planned
+            if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+                report(request, client_address)
+
+        self.httpd.handle_error = quiet_when_the_client_left
         self.port = self.httpd.server_port
         self.url = f"http://{host}:{self.port}"
         self.openai_url = self.url + "/v1"
@@ -151,8 +160,10 @@ class ScriptedLLMServer:
         handler.end_headers()
         handler.close_connection = True
 
-    def _play(self, handler, scenario: str, body: dict) -> None:
+    def _play(self, handler, scenario, body: dict) -> None:
         stream = bool(body.get("stream"))
+        if callable(scenario):
+            scenario = scenario(body.get("messages") or [])
         if scenario == "http_500":  # echoes the Authorization header, as some proxies do
             auth = handler.headers.get("Authorization", "")
             handler._send(500, json.dumps({"error": {"message": f"scripted internal error ({auth})"}}).encode())

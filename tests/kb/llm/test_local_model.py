@@ -66,3 +66,38 @@ def test_second_server_on_a_taken_port_is_refused():
     with LocalLLMServer() as first:
         with pytest.raises(Exception, match=f"Port {first.port} on 127.0.0.1 is in use"):
             LocalLLMServer(port=first.port).start()
+
+
+PEP_DOC = """# HIV post-exposure prophylaxis after a needlestick injury
+
+## 4 When to start PEP
+
+Start HIV PEP as soon as possible after the injury, ideally within 24 hours. PEP is not offered
+more than 72 hours after the exposure. The PEP course lasts 28 days.
+"""
+
+
+def test_real_model_answer_is_verified_end_to_end(tmp_path, make_kb, monkeypatch):
+    """Whatever Gemma writes, the member sees only verified sentences, renumbered, or a notice."""
+    from ingest.pipeline import ingest_paths
+
+    (tmp_path / "pep.md").write_text(PEP_DOC, encoding="utf-8")
+    kb = make_kb(llm="local", llm_max_tokens=96, llm_timeout_s=180, llm_retries=0)
+    assert not ingest_paths(kb, [tmp_path / "pep.md"]).failed
+    tokens: list[str] = []
+    a = kb.ask(QUESTION, on_token=tokens.append)
+    try:
+        if a.mode == "extractive":  # the model failed or declined: the extractive answer, with the notice
+            assert any("extractive answer" in w for w in a.warnings)
+            return
+        assert tokens, "the draft streamed"
+        shown = [s for s in a.sentences if s.shown]
+        assert all(s.verified for s in shown)  # unverified = drop
+        assert all(s.verdict != "contradicted" for s in shown)
+        assert [c.n for c in a.citations] == list(range(1, len(a.citations) + 1))  # renumbered
+        removed = [s for s in a.sentences if not s.shown]
+        assert len([w for w in a.warnings if w.startswith("Removed a generated sentence")]) == len(removed)
+        if not shown:
+            assert not a.answerable and a.closest_documents  # nothing verified: a refusal
+    finally:
+        kb.llm.close()

@@ -115,7 +115,7 @@ class SentenceCache:
         return max(sum(a * b for a, b in zip(v, qv, strict=True)) for v in self.vectors[pid])
 
 
-def run(sets: list[LabSet], sent_depth: int = 30) -> dict:
+def run(sets: list[LabSet], sent_depth: int = 30, maxsim: bool = True) -> dict:
     results: dict[str, dict] = {}
 
     def adaptive(q: Query, sparse=None, prior=1.5, depth_d=30, depth_s=30):
@@ -136,6 +136,15 @@ def run(sets: list[LabSet], sent_depth: int = 30) -> dict:
         if lab.queries and lab.queries[0].sparse_x:
             r["bm25 expanded"] = score(lab, lambda q: [p for p, _ in q.sparse_x])
             r["adaptive + expanded bm25"] = score(lab, lambda q: adaptive(q, sparse=q.sparse_x))
+        for b in (0.8,):
+            r[f"authority x{b} + expanded bm25"] = score(lab, lambda q, b=b: [p for p, _ in sorted(
+                adaptive_convex_fusion(q.dense[:30], q.sparse_x[:30], 1.5), key=lambda x: -x[1] * (
+                    b if lab.payloads[x[0]].get("doc_type") == "bulletin" and x[1] > 0 else 1.0))]) \
+                if lab.queries and lab.queries[0].sparse_x else {}
+        if not maxsim:
+            _report(lab, r, t0)
+            results[lab.name] = r
+            continue
         # MaxSim over sentence vectors, mixed with the fused score, on the top `sent_depth`.
         cache = SentenceCache(lab)
         fused = {id(q): adaptive_convex_fusion(q.dense[:30], q.sparse[:30], 1.5)[:sent_depth] for q in lab.queries}
@@ -170,10 +179,14 @@ def run(sets: list[LabSet], sent_depth: int = 30) -> dict:
             r[f"authority bulletin x{beta}"] = score(lab, lambda q, b=beta: authority(q, b))
             r[f"authority x{beta} + maxsim 0.25"] = score(lab, lambda q, b=beta: authority(q, b, 0.25))
         results[lab.name] = r
-        print(f"\n{lab.name} (n={len(lab.queries)}, cap={lab.cap}, {time.perf_counter() - t0:.0f}s)")
-        for name, vals in r.items():
-            print(f"  {name:34s} " + "  ".join(f"{k} {v:.3f}" for k, v in vals.items()))
+        _report(lab, r, t0)
     return results
+
+
+def _report(lab: LabSet, r: dict, t0: float) -> None:
+    print(f"\n{lab.name} (n={len(lab.queries)}, cap={lab.cap}, {time.perf_counter() - t0:.0f}s)")
+    for name, vals in r.items():
+        print(f"  {name:34s} " + "  ".join(f"{k} {v:.3f}" for k, v in vals.items()))
 
 
 # ------------------------------------------------------------------ data sets
@@ -225,6 +238,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sets", default="golden,medquad,covidqa")
     ap.add_argument("--json", default=None)
     ap.add_argument("--no-expand", action="store_true")
+    ap.add_argument("--no-maxsim", action="store_true", help="skip the sentence-vector experiments (slow)")
+    ap.add_argument("--expand-weight", type=float, default=0.5)
     args = ap.parse_args(argv)
     from kb.sparse import expanded_sparse_query  # noqa: PLC0415
 
@@ -232,9 +247,9 @@ def main(argv: list[str] | None = None) -> int:
     sets = []
     for name in args.sets.split(","):
         lab = makers[name]()
-        collect(lab, None if args.no_expand else expanded_sparse_query)
+        collect(lab, None if args.no_expand else lambda t: expanded_sparse_query(t, args.expand_weight))
         sets.append(lab)
-    out = run(sets)
+    out = run(sets, maxsim=not args.no_maxsim)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(out, f, indent=1)

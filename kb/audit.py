@@ -70,7 +70,7 @@ class AnswerRecord(_Record):
 ANSWER_SETTINGS = ("store", "collection", "embedder", "embed_model", "llm", "llm_model", "chunk_tokens",
                    "dense_k", "sparse_k", "rrf_k", "dense_weight", "sparse_weight", "fusion",
                    "fusion_dense_prior", "fusion_gap_depth", "max_chunks_per_doc", "top_k", "answer_threshold", "refusal",
-                   "bulletin_weight")
+                   "bulletin_weight", "query_expansion")
 
 
 class AuditEvent(_Record):
@@ -327,7 +327,8 @@ def replay(kb, answer_id: str) -> ReplayReport:
     asker = kb
     changed = {k: v for k, v in rec.settings.items() if k in ("dense_k", "sparse_k", "rrf_k", "dense_weight",
                "sparse_weight", "fusion", "fusion_dense_prior", "fusion_gap_depth", "max_chunks_per_doc",
-               "top_k", "answer_threshold", "refusal", "bulletin_weight") and getattr(kb.settings, k, v) != v}
+               "top_k", "answer_threshold", "refusal", "bulletin_weight",
+               "query_expansion") and getattr(kb.settings, k, v) != v}
     if changed:  # answer with the recorded settings, over the same store, model and catalog
         from kb.service import KnowledgeBase
 

@@ -2,7 +2,8 @@
 
 Order of operations:
 1. store-side filters (status, type, topic, audience, dates, doc ids);
-2. dense and BM25 candidate lists, fused on the client (`kb.fusion`), so both
+2. dense and BM25 candidate lists (hybrid BM25 also searches the other names of the query's
+   domain terms, `kb.vocabulary`, at `query_expansion` weight), fused on the client (`kb.fusion`), so both
    store backends rank identically and the trace keeps each retriever's rank;
 3. the authority prior (hybrid only): a bulletin item that summarises guidance ranks below the
    guidance itself unless it matches clearly better (`bulletin_weight`);
@@ -21,7 +22,7 @@ from kb.embedder import Embedder
 from kb.fusion import adaptive_convex_fusion, cap_per_group, convex_combination, reciprocal_rank_fusion
 from kb.mapping import chunk_from_payload
 from kb.records import Hit, RetrievalTrace, SearchFilters
-from kb.sparse import sparse_query
+from kb.sparse import expanded_sparse_query, sparse_query
 from kb.store import DENSE, SPARSE, PointFilter, StoredPoint, VectorStore
 
 Mode = Literal["hybrid", "dense", "bm25"]
@@ -41,6 +42,7 @@ class RetrievalConfig:
     fusion_dense_prior: float = 1.5
     fusion_gap_depth: int = 10
     bulletin_weight: float = 0.8
+    query_expansion: float = 0.25
 
     def __post_init__(self) -> None:
         if self.fusion not in FUSIONS:
@@ -51,6 +53,8 @@ class RetrievalConfig:
             raise ValueError("rrf_k must be at least 1")
         if not 0 < self.bulletin_weight <= 1:
             raise ValueError("bulletin_weight must be in (0, 1]")
+        if not 0 <= self.query_expansion <= 1:
+            raise ValueError("query_expansion must be in [0, 1]")
 
     @classmethod
     def from_settings(cls, settings) -> RetrievalConfig:
@@ -65,6 +69,7 @@ class RetrievalConfig:
             fusion_dense_prior=settings.fusion_dense_prior,
             fusion_gap_depth=settings.fusion_gap_depth,
             bulletin_weight=getattr(settings, "bulletin_weight", 0.8),
+            query_expansion=getattr(settings, "query_expansion", 0.25),
         )
 
 
@@ -115,6 +120,7 @@ class HybridRetriever:
         query: str,
         where: PointFilter,
         query_vector: list[float] | None = None,
+        expand: bool = False,
     ) -> tuple[list[StoredPoint], list[StoredPoint], dict[str, float]]:
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
@@ -122,7 +128,8 @@ class HybridRetriever:
         t1 = time.perf_counter()
         dense = self.store.query(DENSE, qv, self.config.dense_k, where)
         t2 = time.perf_counter()
-        sparse = self.store.query(SPARSE, sparse_query(query), self.config.sparse_k, where)
+        sq = expanded_sparse_query(query, self.config.query_expansion) if expand else sparse_query(query)
+        sparse = self.store.query(SPARSE, sq, self.config.sparse_k, where)
         t3 = time.perf_counter()
         timings.update(embed=(t1 - t0) * 1e3, dense=(t2 - t1) * 1e3, bm25=(t3 - t2) * 1e3)
         return dense, sparse, timings
@@ -164,7 +171,7 @@ class HybridRetriever:
         if not query.strip():
             raise ValueError("the query is empty")
         where = to_point_filter(filters or SearchFilters(), statuses)
-        dense, sparse, timings = self.candidates(query, where, query_vector)
+        dense, sparse, timings = self.candidates(query, where, query_vector, expand=mode == "hybrid")
         trace = RetrievalTrace(query=query, mode=mode, dense=[(p.id, p.score) for p in dense],
                                sparse=[(p.id, p.score) for p in sparse], timings_ms=timings)
         points = {p.id: p for p in sparse} | {p.id: p for p in dense}

@@ -58,3 +58,25 @@ def test_curators_extend_the_expansion_table():
         vocabulary.SYNONYMS.clear()
         vocabulary.SYNONYMS.update(saved)
         add_vocabulary({})
+
+
+def test_hybrid_search_finds_the_spelled_out_term_for_an_abbreviation(tmp_path):
+    """A question that says "PEP" finds guidance that only says "post-exposure prophylaxis"."""
+    from ingest.pipeline import ingest_paths
+    from kb.embedder import HashEmbedder
+    from kb.service import KnowledgeBase
+    from kb.settings import load_settings
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "pep.md").write_text("# Exposure guidance\n\n## Starting treatment\n\nStart post-exposure "
+                                 "prophylaxis within one hour of the injury.\n", encoding="utf-8")
+    (docs / "rota.md").write_text("# Rota\n\n## Weekend cover\n\nThe weekend rota is agreed a month "
+                                  "ahead and posted on the ward.\n", encoding="utf-8")
+    for weight, expect_found in ((0.25, True), (0.0, False)):
+        kb = KnowledgeBase(load_settings(kb_dir=tmp_path / f"kb{weight}", query_expansion=weight),
+                           embedder=HashEmbedder(64))
+        assert ingest_paths(kb, [docs]).added == 2
+        trace = kb.retriever.retrieve("Is PEP needed?", 2).trace
+        assert bool(trace.sparse) is expect_found, (weight, trace.sparse)  # BM25 matched the guidance
+        kb.close()

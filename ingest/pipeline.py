@@ -59,6 +59,7 @@ class IngestReport:
     pages: int = 0
     seconds: float = 0.0
     embed_seconds: float = 0.0
+    optimise_seconds: float = 0.0
     run_id: str = ""
     doc_ids: list[str] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
@@ -78,6 +79,7 @@ class IngestReport:
             "pages": self.pages,
             "seconds": round(self.seconds, 2),
             "embed_seconds": round(self.embed_seconds, 2),
+            "optimise_seconds": round(self.optimise_seconds, 2),
             "run_id": self.run_id,
             "repaired": self.repaired,
             "flagged": self.flagged,
@@ -229,6 +231,11 @@ class Ingestor:
         self._apply_supersedes(report.doc_ids)
         if sync:
             report.withdrawn = self._withdraw_missing(roots, {str(f) for f in files})
+        optimise = getattr(self.store, "optimise", None)
+        if optimise is not None and report.chunks_embedded:
+            t0 = time.perf_counter()
+            optimise()  # build HNSW graphs now, not a full scan per query (issue 14)
+            report.optimise_seconds = time.perf_counter() - t0
         report.seconds = time.perf_counter() - t_start
         self.catalog.finish_run(report.run_id, report.contract())
         return report

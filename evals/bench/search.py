@@ -143,7 +143,7 @@ def measure(kind: str, n: int, n_queries: int, workdir: Path) -> dict:
            "optimise_s": round(optimise, 1), "rss_after_build_mb": rss_mb(), "rss_before_build_mb": rss0}
     qs = [(qv, sparse_query(q)) for qv, q in zip(data["query_vectors"], data["questions"], strict=True)]
     if kind == "client":  # linear in n: fewer queries keep the run short
-        qs = qs[: max(10, min(len(qs), int(3e6 // n)))]
+        qs = qs[: max(10, min(len(qs), int(1e6 // n)))]
     filters = {"no_filter": to_point_filter(SearchFilters()),
                "doc_type": to_point_filter(SearchFilters(doc_types=[DocType.guideline]))}
     for name, where in filters.items():

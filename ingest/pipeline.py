@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import datetime as dt
 import queue
-from concurrent.futures import Future, ThreadPoolExecutor
 import threading
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-from pathlib import Path
 
 from evals.bench.common import RESULTS, load_avg, pct, ratio, rss_mb, write_result
 

@@ -76,7 +76,7 @@ def kb_ingest(files: list[Path] | Path, embedder, count, **settings_over) -> tup
 
     kb_dir = tempfile.mkdtemp(prefix="bench-ingest-")
     kb = KnowledgeBase(load_settings(kb_dir=kb_dir, **settings_over), embedder=embedder)
-    kb.store  # open the shard before the clock
+    _ = kb.store  # open the shard before the clock
     with Timer() as t:
         report = ingest_paths(kb, files if isinstance(files, list) else [files])
     texts = [point_text(p.payload["title"], p.payload["text"]) for p in kb.store.scroll()]

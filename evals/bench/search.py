@@ -43,12 +43,12 @@ def base_data(n_queries: int) -> dict:
     if cache.exists():
         return json.loads(cache.read_text())
     from evals.golden import load_cases
+    from evals.paths import CORPUS
     from ingest.pipeline import ingest_paths
     from kb.embedder import SentenceTransformerEmbedder
     from kb.mapping import point_text
     from kb.service import KnowledgeBase
     from kb.settings import load_settings
-    from evals.paths import CORPUS
 
     emb = SentenceTransformerEmbedder()
     # The chunks come from a quick hash-embedded ingest; their real vectors are made once below.
@@ -154,6 +154,17 @@ def measure(kind: str, n: int, n_queries: int, workdir: Path) -> dict:
             hybrid(store, qv, sq, where)
             lat.append((time.perf_counter() - t) * 1e3)
         out[name] = {"p50_ms": round(pct(lat, 50), 2), "p95_ms": round(pct(lat, 95), 2), "queries": len(lat)}
+        if name == "no_filter":  # where the time goes: each half alone
+            from kb.store import DENSE, SPARSE
+
+            for half, call in (("dense", lambda qv, sq, w=where: store.query(DENSE, qv, 30, w)),
+                               ("bm25", lambda qv, sq, w=where: store.query(SPARSE, sq, 30, w))):
+                part = []
+                for qv, sq in qs:
+                    t = time.perf_counter()
+                    call(qv, sq)
+                    part.append((time.perf_counter() - t) * 1e3)
+                out[name][f"{half}_p50_ms"] = round(pct(part, 50), 2)
     out["rss_loaded_mb"] = rss_mb()
     store.close()
     out["disk_mb"] = dir_mb(path) if path.exists() else None

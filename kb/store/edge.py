@@ -30,9 +30,9 @@ from qdrant_edge import (
     Modifier,
     PayloadSchemaType,
     Point,
+    QuantizationSearchParams,
     Query,
     QueryRequest,
-    QuantizationSearchParams,
     RangeDateTime,
     ScalarQuantizationConfig,
     ScalarType,
@@ -41,7 +41,6 @@ from qdrant_edge import (
     SparseVector,
     UpdateOperation,
 )
-
 
 from kb.errors import ConfigError, StoreLockedError
 from kb.store.filters import DENSE, INDEXED_FIELDS, KEPT, SPARSE, PointData, PointFilter, StoredPoint

@@ -21,6 +21,7 @@ Writes evals/bench/results/ask.json.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import tempfile
 import time
 
@@ -77,6 +78,24 @@ def one_pass(kb, questions: list[str], label: str) -> tuple[dict, list[str]]:
     return out, answers
 
 
+@contextlib.contextmanager
+def profiled(on: bool, name: str):
+    """A pyinstrument text profile of the block in results/<name> (when `on`)."""
+    if not on:
+        yield
+        return
+    from pyinstrument import Profiler
+
+    profiler = Profiler(interval=0.002)
+    profiler.start()
+    try:
+        yield
+    finally:
+        profiler.stop()
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / name).write_text(profiler.output_text(unicode=False, color=False), encoding="utf-8")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", type=int, default=100_000)
@@ -92,24 +111,16 @@ def main() -> None:
     kb.ask(questions[0], answer_mode="extractive")  # load the model, the checker, the catalog
     result: dict = {"built": built, "passes": {}}
     emb.cache_size = 0
-    result["passes"]["unoptimised"], base_answers = one_pass(kb, questions, "unoptimised")
+    with profiled(args.profile, "ask_profile_unoptimised.txt"):
+        result["passes"]["unoptimised"], base_answers = one_pass(kb, questions, "unoptimised")
     t0 = time.perf_counter()
     kb.store.optimise()
     result["optimise_s"] = round(time.perf_counter() - t0, 1)
     result["passes"]["hnsw"], a1 = one_pass(kb, questions, "hnsw")
     emb.cache_size = 100_000
     result["passes"]["hnsw+cache cold"], a2 = one_pass(kb, questions, "hnsw+cache cold")
-    profiler = None
-    if args.profile:
-        from pyinstrument import Profiler
-
-        profiler = Profiler(interval=0.002)
-        profiler.start()
-    result["passes"]["hnsw+cache warm"], a3 = one_pass(kb, questions, "hnsw+cache warm")
-    if profiler is not None:
-        profiler.stop()
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        (RESULTS / "ask_profile.txt").write_text(profiler.output_text(unicode=False, color=False, show_all=False))
+    with profiled(args.profile, "ask_profile_warm.txt"):
+        result["passes"]["hnsw+cache warm"], a3 = one_pass(kb, questions, "hnsw+cache warm")
     result["same_answers"] = {"hnsw": a1 == base_answers, "cache cold": a2 == base_answers,
                               "cache warm": a3 == base_answers}
     base = result["passes"]["unoptimised"]["p50_ms"]

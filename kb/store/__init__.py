@@ -32,8 +32,12 @@ def check_store_free(settings) -> None:
     ShardLock(settings.shard_path).probe()
 
 
-def open_store(settings, dim: int) -> VectorStore:
-    """Open the configured store: the embedded Edge shard, or a Qdrant server."""
+def open_store(settings, dim: int, encoder: str | None = None) -> VectorStore:
+    """Open the configured store: the embedded Edge shard, or a Qdrant server.
+
+    `encoder` names the embedder that makes the vectors; the Edge store records it and refuses
+    a shard another encoder made.
+    """
     if settings.store == "edge":
         if settings.qdrant_url:
             raise ConfigError(
@@ -42,7 +46,8 @@ def open_store(settings, dim: int) -> VectorStore:
             )
         from kb.store.edge import EdgeStore
 
-        return EdgeStore(settings.shard_path, dim)
+        return EdgeStore(settings.shard_path, dim, encoder=encoder,
+                         quantization=getattr(settings, "edge_quantization", "none"))
     if settings.store == "server":
         from kb.store.server import ServerStore
 

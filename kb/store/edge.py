@@ -23,15 +23,21 @@ from qdrant_edge import (
     EdgeVectorParams,
     FieldCondition,
     Filter,
+    HnswIndexConfig,
     MatchAny,
     MatchValue,
+    Memory,
     Modifier,
     PayloadSchemaType,
     Point,
+    QuantizationSearchParams,
     Query,
     QueryRequest,
     RangeDateTime,
+    ScalarQuantizationConfig,
+    ScalarType,
     ScrollRequest,
+    SearchParams,
     SparseVector,
     UpdateOperation,
 )
@@ -114,14 +120,64 @@ def stored_dim(path: Path) -> int | None:
     return int(json.loads(cfg_file.read_text())["vectors"][DENSE]["size"])
 
 
+LEGACY_ENCODER = "all-MiniLM-L6-v2"  # the only local encoder before stores recorded theirs
+LEGACY_DIM = 384
+
+
+def encoder_file(shard_path: Path) -> Path:
+    return Path(shard_path).with_name(Path(shard_path).name + ".encoder")
+
+
+def stored_encoder(shard_path: Path) -> str | None:
+    """The encoder recorded for the shard, the fp32 default for an unrecorded 384-d shard, else None."""
+    f = encoder_file(shard_path)
+    if f.exists():
+        return f.read_text(encoding="utf-8").strip() or None
+    dim = stored_dim(shard_path)
+    return LEGACY_ENCODER if dim == LEGACY_DIM else None
+
+
+def record_encoder(shard_path: Path, encoder: str | None) -> None:
+    if encoder:
+        encoder_file(shard_path).write_text(encoder + "\n", encoding="utf-8")
+
+
+def check_encoder(shard_path: Path, encoder: str | None, dim: int) -> None:
+    """Refuse a shard whose vectors another encoder made; adopt an unrecorded non-default shard."""
+    if not encoder:
+        return
+    made_by = stored_encoder(shard_path)
+    if made_by is None:
+        record_encoder(shard_path, encoder)
+        return
+    if made_by != encoder:
+        raise ConfigError(
+            f"{shard_path}: this store's vectors were made by the {made_by!r} encoder, but the "
+            f"configured embedder is {encoder!r}; vectors from two encoders must not be mixed. "
+            f"Set KB_EMBEDDER back, or use a new KB_DIR and re-ingest (kb ingest)."
+        )
+
+
 class EdgeStore:
-    """`VectorStore` on a local Qdrant Edge shard."""
+    """`VectorStore` on a local Qdrant Edge shard.
+
+    - `encoder`: the name of the embedder that makes the vectors. It is recorded beside the shard
+      (`<shard>.encoder`) when the shard is created, and a shard made by another encoder is refused:
+      vectors from two encoders are never mixed. A shard from before the record is taken to be the
+      fp32 default's (`LEGACY_ENCODER`) when its size matches.
+    - `quantization="int8"`: scalar int8 quantisation of the dense vectors, kept in RAM, with the
+      fp32 originals on disk (mmap) for rescoring; payloads on disk. Fixed when the shard is made.
+    - `optimise()`: build the HNSW graphs and merge segments (after an ingest); until then a
+      segment is searched by a full scan.
+    """
 
     backend = "edge"
 
-    def __init__(self, path: Path, dim: int) -> None:
+    def __init__(self, path: Path, dim: int, encoder: str | None = None, quantization: str = "none") -> None:
         self.path = Path(path)
         self.dim = dim
+        self.encoder = encoder
+        self.quantization = quantization
         self._lock = ShardLock(self.path)
         self._lock.acquire()
         self._write = threading.Lock()
@@ -130,12 +186,32 @@ class EdgeStore:
         except Exception:
             self._lock.release()
             raise
+        self._params = SearchParams(quantization=QuantizationSearchParams(rescore=True)) \
+            if self._quantized() else None
 
-    def _open(self) -> EdgeShard:
-        config = EdgeConfig(
+    def _quantized(self) -> bool:
+        cfg = json.loads((self.path / "edge_config.json").read_text()) if (self.path / "edge_config.json").exists() else {}
+        return bool(cfg.get("quantization_config") or cfg.get("vectors", {}).get(DENSE, {}).get("quantization_config"))
+
+    def _config(self) -> EdgeConfig:
+        if self.quantization == "int8":
+            return EdgeConfig(
+                vectors={DENSE: EdgeVectorParams(
+                    size=self.dim, distance=Distance.Cosine, memory=Memory.Cold,
+                    quantization_config=ScalarQuantizationConfig(ScalarType.Int8, quantile=0.99,
+                                                                 memory=Memory.Pinned))},
+                sparse_vectors={SPARSE: EdgeSparseVectorParams(modifier=Modifier.Idf)},
+                payload_memory=Memory.Cold,
+                hnsw_config=HnswIndexConfig(m=16, ef_construct=100, full_scan_threshold=10_000),
+            )
+        if self.quantization != "none":
+            raise ConfigError(f"Unknown edge quantization {self.quantization!r}: use none or int8.")
+        return EdgeConfig(
             vectors={DENSE: EdgeVectorParams(size=self.dim, distance=Distance.Cosine)},
             sparse_vectors={SPARSE: EdgeSparseVectorParams(modifier=Modifier.Idf)},
         )
+
+    def _open(self) -> EdgeShard:
         cfg_file = self.path / "edge_config.json"
         if cfg_file.exists():
             stored = json.loads(cfg_file.read_text())["vectors"][DENSE]["size"]
@@ -144,12 +220,19 @@ class EdgeStore:
                     f"{self.path}: the store holds {stored}-dimensional vectors but the embedder "
                     f"makes {self.dim}. Use a new KB_DIR or re-ingest into an empty one."
                 )
+            check_encoder(self.path, self.encoder, stored)
             return EdgeShard.load(str(self.path))
         self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
-        shard = EdgeShard.create(str(self.path), config)
+        shard = EdgeShard.create(str(self.path), self._config())
         for name, kind in INDEXED_FIELDS.items():
             shard.update(UpdateOperation.create_field_index(name, _SCHEMA[kind]))
+        record_encoder(self.path, self.encoder)
         return shard
+
+    def optimise(self) -> bool:
+        """Build HNSW graphs and merge segments now (blocking); True if anything changed."""
+        with self._write:
+            return bool(self._shard.optimize())
 
     def upsert(self, points: list[PointData]) -> None:
         if not points:
@@ -179,6 +262,7 @@ class EdgeStore:
             query=Query.Nearest(qv, using=using),
             filter=_to_filter(where),
             with_payload=True,
+            params=self._params if using == DENSE else None,
         )
         return [StoredPoint(str(p.id), float(p.score), dict(p.payload or {})) for p in self._shard.query(req)]
 

@@ -97,3 +97,17 @@ def test_memory_stays_bounded_on_a_corpus_ten_times_larger(tmp_path):
     ten = _measure(10, tmp_path / "x10")
     assert ten["added"] == 10 * one["added"] and ten["chunks"] == 10 * one["chunks"]
     assert ten["rss_kb"] <= 1.2 * one["rss_kb"], (one, ten, time.perf_counter() - t0)
+
+
+def test_storing_in_a_writer_thread_stores_the_same_as_in_line(tmp_path):
+    """Issue 14: a batch is stored while the next one embeds; the result is the same as storing in line."""
+    folder = pdf_folder(tmp_path / "docs", [f"doc{i}" for i in range(4)])
+    stored = {}
+    for overlap in (True, False):
+        with hash_kb(tmp_path / f"kb-{overlap}") as kb:
+            report = Ingestor(kb.catalog, kb.store, kb.embedder, kb.settings, batch_chunks=1,
+                              overlap=overlap).run([folder])
+            assert report.added == 4 and not report.failed
+            stored[overlap] = (sorted((p.id, p.payload["text"]) for p in kb.store.scroll()),
+                               sorted((d.doc_id, d.version, d.chunk_count) for d in kb.documents()))
+    assert stored[True] == stored[False]

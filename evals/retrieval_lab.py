@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from evals import metrics as m
-from kb.fusion import adaptive_convex_fusion, cap_per_group, convex_combination, min_max, reciprocal_rank_fusion
+from kb.fusion import (
+    adaptive_convex_fusion,
+    cap_per_group,
+    convex_combination,
+    min_max,
+    reciprocal_rank_fusion,
+)
 from kb.records import SearchFilters
 from kb.retrieval import to_point_filter
 from kb.sentences import split_sentences
@@ -116,71 +121,70 @@ class SentenceCache:
 
 
 def run(sets: list[LabSet], sent_depth: int = 30, maxsim: bool = True) -> dict:
-    results: dict[str, dict] = {}
+    return {lab.name: run_one(lab, sent_depth, maxsim) for lab in sets}
 
+
+def run_one(lab: LabSet, sent_depth: int = 30, maxsim: bool = True) -> dict[str, dict]:
     def adaptive(q: Query, sparse=None, prior=1.5, depth_d=30, depth_s=30):
         return [p for p, _ in adaptive_convex_fusion(q.dense[:depth_d], (sparse or q.sparse)[:depth_s], prior)]
 
-    for lab in sets:
-        t0 = time.perf_counter()
-        r: dict[str, dict] = {}
-        r["dense"] = score(lab, lambda q: [p for p, _ in q.dense])
-        r["bm25"] = score(lab, lambda q: [p for p, _ in q.sparse])
-        r["rrf@30"] = score(lab, lambda q: [p for p, _ in reciprocal_rank_fusion(
-            [[p for p, _ in q.dense[:30]], [p for p, _ in q.sparse[:30]]])])
-        r["adaptive@30 (current)"] = score(lab, lambda q: adaptive(q))
-        for d in (50, 100):
-            r[f"adaptive@{d}"] = score(lab, lambda q, d=d: adaptive(q, depth_d=d, depth_s=d))
-        for prior in (1.0, 2.0):
-            r[f"adaptive prior {prior}"] = score(lab, lambda q, pr=prior: adaptive(q, prior=pr))
-        if lab.queries and lab.queries[0].sparse_x:
-            r["bm25 expanded"] = score(lab, lambda q: [p for p, _ in q.sparse_x])
-            r["adaptive + expanded bm25"] = score(lab, lambda q: adaptive(q, sparse=q.sparse_x))
-        for b in (0.8,):
-            r[f"authority x{b} + expanded bm25"] = score(lab, lambda q, b=b: [p for p, _ in sorted(
-                adaptive_convex_fusion(q.dense[:30], q.sparse_x[:30], 1.5), key=lambda x: -x[1] * (
-                    b if lab.payloads[x[0]].get("doc_type") == "bulletin" and x[1] > 0 else 1.0))]) \
-                if lab.queries and lab.queries[0].sparse_x else {}
-        if not maxsim:
-            _report(lab, r, t0)
-            results[lab.name] = r
-            continue
-        # MaxSim over sentence vectors, mixed with the fused score, on the top `sent_depth`.
-        cache = SentenceCache(lab)
-        fused = {id(q): adaptive_convex_fusion(q.dense[:30], q.sparse[:30], 1.5)[:sent_depth] for q in lab.queries}
-        cache.ensure({p for f in fused.values() for p, _ in f})
-        for w in (0.25, 0.5, 1.0):
-            def rer(q, w=w):
-                f = fused[id(q)]
-                ms = min_max([cache.maxsim(p, q.vector) for p, _ in f])
-                fs = min_max([s for _, s in f])
-                order = sorted(range(len(f)), key=lambda i: -(fs[i] + w * ms[i]))
-                return [f[i][0] for i in order]
-            r[f"adaptive + maxsim w={w}"] = score(lab, rer)
-
-        def maxsim_as_dense(q, w=0.5):
-            f = fused[id(q)]
-            dense = dict(q.dense)
-            mixed = [(p, (1 - w) * dense.get(p, 0.0) + w * cache.maxsim(p, q.vector)) for p, _ in f]
-            mixed.sort(key=lambda x: -x[1])
-            return [p for p, _ in convex_combination([mixed, q.sparse[:30]], [0.6, 0.4])]
-        r["maxsim-blended dense, convex"] = score(lab, maxsim_as_dense)
-
-        def authority(q, beta, w=0.0):
-            f = adaptive_convex_fusion(q.dense[:30], q.sparse[:30], 1.5)
-            if w:
-                top = f[:sent_depth]
-                ms = min_max([cache.maxsim(p, q.vector) for p, _ in top])
-                fs = min_max([s for _, s in top])
-                f = [(p, fs[i] + w * ms[i]) for i, (p, _) in enumerate(top)] + [(p, -1.0) for p, _ in f[sent_depth:]]
-            f = [(p, s * (beta if lab.payloads[p].get("doc_type") == "bulletin" and s > 0 else 1.0)) for p, s in f]
-            return [p for p, _ in sorted(f, key=lambda x: -x[1])]
-        for beta in (0.9, 0.8, 0.7):
-            r[f"authority bulletin x{beta}"] = score(lab, lambda q, b=beta: authority(q, b))
-            r[f"authority x{beta} + maxsim 0.25"] = score(lab, lambda q, b=beta: authority(q, b, 0.25))
-        results[lab.name] = r
+    t0 = time.perf_counter()
+    r: dict[str, dict] = {}
+    r["dense"] = score(lab, lambda q: [p for p, _ in q.dense])
+    r["bm25"] = score(lab, lambda q: [p for p, _ in q.sparse])
+    r["rrf@30"] = score(lab, lambda q: [p for p, _ in reciprocal_rank_fusion(
+        [[p for p, _ in q.dense[:30]], [p for p, _ in q.sparse[:30]]])])
+    r["adaptive@30 (current)"] = score(lab, lambda q: adaptive(q))
+    for d in (50, 100):
+        r[f"adaptive@{d}"] = score(lab, lambda q, d=d: adaptive(q, depth_d=d, depth_s=d))
+    for prior in (1.0, 2.0):
+        r[f"adaptive prior {prior}"] = score(lab, lambda q, pr=prior: adaptive(q, prior=pr))
+    if lab.queries and lab.queries[0].sparse_x:
+        r["bm25 expanded"] = score(lab, lambda q: [p for p, _ in q.sparse_x])
+        r["adaptive + expanded bm25"] = score(lab, lambda q: adaptive(q, sparse=q.sparse_x))
+    for b in (0.8,):
+        r[f"authority x{b} + expanded bm25"] = score(lab, lambda q, b=b: [p for p, _ in sorted(
+            adaptive_convex_fusion(q.dense[:30], q.sparse_x[:30], 1.5), key=lambda x: -x[1] * (
+                b if lab.payloads[x[0]].get("doc_type") == "bulletin" and x[1] > 0 else 1.0))]) \
+            if lab.queries and lab.queries[0].sparse_x else {}
+    if not maxsim:
         _report(lab, r, t0)
-    return results
+        return r
+    # MaxSim over sentence vectors, mixed with the fused score, on the top `sent_depth`.
+    cache = SentenceCache(lab)
+    fused = {id(q): adaptive_convex_fusion(q.dense[:30], q.sparse[:30], 1.5)[:sent_depth] for q in lab.queries}
+    cache.ensure({p for f in fused.values() for p, _ in f})
+    for w in (0.25, 0.5, 1.0):
+        def rer(q, w=w):
+            f = fused[id(q)]
+            ms = min_max([cache.maxsim(p, q.vector) for p, _ in f])
+            fs = min_max([s for _, s in f])
+            order = sorted(range(len(f)), key=lambda i: -(fs[i] + w * ms[i]))
+            return [f[i][0] for i in order]
+        r[f"adaptive + maxsim w={w}"] = score(lab, rer)
+
+    def maxsim_as_dense(q, w=0.5):
+        f = fused[id(q)]
+        dense = dict(q.dense)
+        mixed = [(p, (1 - w) * dense.get(p, 0.0) + w * cache.maxsim(p, q.vector)) for p, _ in f]
+        mixed.sort(key=lambda x: -x[1])
+        return [p for p, _ in convex_combination([mixed, q.sparse[:30]], [0.6, 0.4])]
+    r["maxsim-blended dense, convex"] = score(lab, maxsim_as_dense)
+
+    def authority(q, beta, w=0.0):
+        f = adaptive_convex_fusion(q.dense[:30], q.sparse[:30], 1.5)
+        if w:
+            top = f[:sent_depth]
+            ms = min_max([cache.maxsim(p, q.vector) for p, _ in top])
+            fs = min_max([s for _, s in top])
+            f = [(p, fs[i] + w * ms[i]) for i, (p, _) in enumerate(top)] + [(p, -1.0) for p, _ in f[sent_depth:]]
+        f = [(p, s * (beta if lab.payloads[p].get("doc_type") == "bulletin" and s > 0 else 1.0)) for p, s in f]
+        return [p for p, _ in sorted(f, key=lambda x: -x[1])]
+    for beta in (0.9, 0.8, 0.7):
+        r[f"authority bulletin x{beta}"] = score(lab, lambda q, b=beta: authority(q, b))
+        r[f"authority x{beta} + maxsim 0.25"] = score(lab, lambda q, b=beta: authority(q, b, 0.25))
+    _report(lab, r, t0)
+    return r
 
 
 def _report(lab: LabSet, r: dict, t0: float) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -126,6 +127,24 @@ class _SQLiteSession:
         self._conn.executemany(sql, [tuple(r) for r in rows])
 
 
+def _enable_wal(conn: sqlite3.Connection) -> None:
+    """Switch to WAL, retrying while another process or thread holds the new file's lock.
+
+    Why: changing the journal mode needs an exclusive lock, and SQLite does not call the busy
+    handler for it, so replicas that open a brand-new catalog at the same moment got "database is
+    locked" at once instead of waiting their turn.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.02)
+
+
 class SQLiteBackend:
     """The embedded catalog file: WAL, `synchronous=FULL`, busy timeout, mode 0600."""
 
@@ -139,7 +158,7 @@ class SQLiteBackend:
         try:
             self._conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
             self._conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            self._conn.execute("PRAGMA journal_mode=WAL")
+            _enable_wal(self._conn)
             # FULL: every commit syncs the WAL, so a confirmed ingest survives power loss.
             self._conn.execute("PRAGMA synchronous=FULL")
         except sqlite3.DatabaseError as exc:

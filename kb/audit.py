@@ -71,6 +71,9 @@ ANSWER_SETTINGS = ("store", "collection", "embedder", "embed_model", "llm", "llm
                    "dense_k", "sparse_k", "rrf_k", "dense_weight", "sparse_weight", "fusion",
                    "fusion_dense_prior", "fusion_gap_depth", "max_chunks_per_doc", "top_k", "answer_threshold", "refusal",
                    "bulletin_weight", "query_expansion")
+# Those replay can apply over the same store, embedder and LLM (the rest need another store or model).
+REPLAYABLE_SETTINGS = tuple(k for k in ANSWER_SETTINGS if k not in ("store", "collection", "embedder", "embed_model",
+                                                                   "llm", "llm_model", "chunk_tokens"))
 
 
 class AuditEvent(_Record):
@@ -325,10 +328,7 @@ def replay(kb, answer_id: str) -> ReplayReport:
         notes.append("The answer was generative but no LLM is configured; replayed extractively.")
         mode = "extractive"
     asker = kb
-    changed = {k: v for k, v in rec.settings.items() if k in ("dense_k", "sparse_k", "rrf_k", "dense_weight",
-               "sparse_weight", "fusion", "fusion_dense_prior", "fusion_gap_depth", "max_chunks_per_doc",
-               "top_k", "answer_threshold", "refusal", "bulletin_weight",
-               "query_expansion") and getattr(kb.settings, k, v) != v}
+    changed = {k: v for k, v in rec.settings.items() if k in REPLAYABLE_SETTINGS and getattr(kb.settings, k, v) != v}
     if changed:  # answer with the recorded settings, over the same store, model and catalog
         from kb.service import KnowledgeBase
 

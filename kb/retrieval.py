@@ -68,8 +68,8 @@ class RetrievalConfig:
             fusion=settings.fusion,
             fusion_dense_prior=settings.fusion_dense_prior,
             fusion_gap_depth=settings.fusion_gap_depth,
-            bulletin_weight=getattr(settings, "bulletin_weight", 0.8),
-            query_expansion=getattr(settings, "query_expansion", 0.0),
+            bulletin_weight=settings.bulletin_weight,
+            query_expansion=settings.query_expansion,
         )
 
 

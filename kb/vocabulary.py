@@ -164,10 +164,15 @@ def add_vocabulary(extra: dict) -> None:
     _groups.cache_clear()
 
 
+def _whole_words(phrases) -> re.Pattern[str]:
+    """One pattern matching any of `phrases` as whole words, longest first."""
+    ordered = sorted(phrases, key=len, reverse=True)
+    return re.compile(r"(?<![\w-])(" + "|".join(re.escape(p) for p in ordered) + r")(?![\w-])")
+
+
 @lru_cache(maxsize=1)
 def _phrase_pattern() -> re.Pattern[str]:
-    phrases = sorted(SYNONYMS, key=len, reverse=True)
-    return re.compile(r"(?<![\w-])(" + "|".join(re.escape(p) for p in phrases) + r")(?![\w-])")
+    return _whole_words(SYNONYMS)
 
 
 def canonical_phrases(text: str) -> str:
@@ -194,9 +199,7 @@ def _groups() -> tuple[dict[str, str], dict[str, tuple[str, ...]], re.Pattern[st
     names: dict[str, list[str]] = {}
     for name, canon in canon_of.items():
         names.setdefault(canon, []).append(name)
-    pattern = re.compile(r"(?<![\w-])(" + "|".join(re.escape(n) for n in sorted(canon_of, key=len, reverse=True))
-                         + r")(?![\w-])")
-    return canon_of, {c: tuple(sorted(v)) for c, v in names.items()}, pattern
+    return canon_of, {c: tuple(sorted(v)) for c, v in names.items()}, _whole_words(canon_of)
 
 
 def query_expansions(text: str) -> list[str]:

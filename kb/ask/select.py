@@ -89,17 +89,12 @@ def evidence_sentences(hits: list[Hit]) -> tuple[list[tuple[int, Sentence]], lis
     return sents, untrusted
 
 
-def _embed(embedder: Embedder, texts: list[str]) -> list[list[float]]:
-    """Sentences of top chunks recur across questions: embed them once (`Embedder.embed_cached`)."""
-    cached = getattr(embedder, "embed_cached", None)
-    return cached(texts) if cached is not None else embedder.embed(texts)
-
-
 def score_candidates(question: str, qv: list[float], hits: list[Hit], sents, embedder: Embedder) -> list[_Candidate]:
     # Embed each sentence with its section heading, so "It must start within 72 hours" keeps context.
-    vectors = _embed(embedder, [f"{hits[i].chunk.heading_path.split(' > ')[-1]}: {s.text}" for i, s in sents])
+    # Sentences of top chunks recur across questions: embed each once (`Embedder.embed_cached`).
+    vectors = embedder.embed_cached([f"{hits[i].chunk.heading_path.split(' > ')[-1]}: {s.text}" for i, s in sents])
     missing = [i for i, h in enumerate(hits) if h.dense_score is None]
-    extra = dict(zip(missing, _embed(embedder, [hits[i].chunk.text for i in missing]), strict=True))
+    extra = dict(zip(missing, embedder.embed_cached([hits[i].chunk.text for i in missing]), strict=True))
     chunk_sim = [h.dense_score if h.dense_score is not None else _cos(qv, extra[i]) for i, h in enumerate(hits)]
     qterms = content_terms(question)
     out = []

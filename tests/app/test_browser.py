@@ -22,9 +22,10 @@ from pathlib import Path
 
 import pytest
 from app_support import APP_DIR, CORPUS_FILES, CURATOR, PASSWORD, ROOT, build_kb, write_config
+from playwright import sync_api as playwright_api  # a test dependency: never skipped
 
 pytestmark = pytest.mark.browser
-playwright_api = pytest.importorskip("playwright.sync_api")
+
 # The machine is shared: pages can take several seconds to render under load (no timing asserts).
 playwright_api.expect.set_options(timeout=30_000)
 

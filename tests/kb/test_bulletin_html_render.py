@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from playwright import sync_api as playwright_api  # a test dependency: never skipped
 
 from kb.bulletin_export import EditorChoices, export_html, resolve_claims
 from tests.kb.test_bulletin_export import CITE, DRAFT, SOURCES
 
 pytestmark = pytest.mark.browser
-playwright_api = pytest.importorskip("playwright.sync_api")
+
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]

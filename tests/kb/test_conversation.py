@@ -6,6 +6,7 @@ import pytest
 
 from kb.catalog import Catalog
 from kb.conversation import Turn, condense, rewrite_followup, title_for, topic_phrase
+from tests.kb.llm.scripted_llm import ScriptedLLM
 
 ASTHMA = [Turn("What health surveillance is needed for occupational asthma?")]
 SURVEILLANCE = [Turn("What is health surveillance?")]
@@ -53,19 +54,6 @@ def test_first_question_and_chains_use_the_searched_form():
     assert topic_phrase("How often must lone workers check in?") == "lone workers"
 
 
-class ScriptedLLM:
-    """Replies from a script, recording the messages (the `kb.llm.LLM` interface)."""
-
-    def __init__(self, *replies):
-        self.replies = list(replies)
-        self.history: list[list[dict]] = []
-
-    def chat(self, messages):
-        self.history.append(messages)
-        reply = self.replies.pop(0)
-        if isinstance(reply, Exception):
-            raise reply
-        return reply
 
 
 def test_llm_condenses_and_sees_the_conversation():

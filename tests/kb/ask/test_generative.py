@@ -7,30 +7,7 @@ import pytest
 from kb.ask.generative import build_messages
 from kb.errors import KBError, LLMTimeout
 from kb.llm_reply import read_reply
-
-
-class ScriptedLLM:
-    """The LLM interface (`chat`, `stream`) with queued replies, recording what it was sent."""
-
-    name = "scripted"
-
-    def __init__(self, *replies):
-        self.replies = list(replies)
-        self.history = []
-
-    def enqueue(self, reply):
-        self.replies.append(reply)
-
-    def chat(self, messages):
-        self.history.append(messages)
-        reply = self.replies.pop(0)
-        if isinstance(reply, Exception):
-            raise reply
-        return reply
-
-    def stream(self, messages):
-        text = self.chat(messages)
-        yield from (text[i : i + 7] for i in range(0, len(text), 7))
+from tests.kb.llm.scripted_llm import ScriptedLLM
 
 
 @pytest.fixture

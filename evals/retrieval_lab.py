@@ -193,6 +193,52 @@ def _report(lab: LabSet, r: dict, t0: float) -> None:
         print(f"  {name:34s} " + "  ".join(f"{k} {v:.3f}" for k, v in vals.items()))
 
 
+# ------------------------------------------------------------------ contextual chunk text
+
+
+def _section(p: dict, levels: int = 2) -> str:
+    parts = [h for h in (p.get("heading_path") or "").split(" > ") if h]
+    return " > ".join(parts[-levels:])
+
+
+# What the embedder and BM25 see for a chunk. "title" is what ingest stores (kb.mapping.point_text).
+CONTEXTS: dict[str, Callable[[dict], str]] = {
+    "title": lambda p: f"{p['title']}\n{p['text']}",
+    "title+section": lambda p: f"{p['title']}\n{_section(p)}\n{p['text']}",
+    # richer, still document-derived: type, topics, the section path and where it sits
+    "rich": lambda p: (f"{p['title']} ({p.get('doc_type', '')}"
+                       + (f"; {', '.join(p.get('topics') or [])}" if p.get("topics") else "")
+                       + ")\n" + (f"Section: {_section(p, 3)}\n" if _section(p) else "")
+                       + p["text"]),
+}
+
+
+def recontext(lab: LabSet, variant: str) -> None:
+    """Re-embed and re-index every chunk of `lab` with the `variant` text, in a temp Edge store
+    (payloads unchanged), and point the lab's KB at it. Queries are untouched."""
+    import tempfile
+    from pathlib import Path
+
+    from kb.sparse import sparse_document
+    from kb.store import PointData
+    from kb.store.edge import EdgeStore
+
+    if variant == "title":
+        return
+    pts = lab.kb.store.scroll()
+    texts = [CONTEXTS[variant](p.payload) for p in pts]
+    t0 = time.perf_counter()
+    vecs = lab.kb.embedder.embed(texts)
+    store = EdgeStore(Path(tempfile.mkdtemp(prefix=f"lab-{variant}-")) / "shard", len(vecs[0]))
+    for i in range(0, len(pts), 512):
+        store.upsert([PointData(p.id, v, *sparse_document(t), p.payload)
+                      for p, v, t in zip(pts[i:i + 512], vecs[i:i + 512], texts[i:i + 512], strict=True)])
+    store.flush()
+    print(f"  {lab.name}: {len(pts)} chunks re-embedded as {variant!r} in {time.perf_counter() - t0:.0f}s",
+          file=sys.stderr)
+    lab.kb._store = store  # the lab reads kb.store only; nothing else uses this KB
+
+
 # ------------------------------------------------------------------ data sets
 
 
@@ -244,6 +290,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-expand", action="store_true")
     ap.add_argument("--no-maxsim", action="store_true", help="skip the sentence-vector experiments (slow)")
     ap.add_argument("--expand-weight", type=float, default=0.5)
+    ap.add_argument("--context", default="title", choices=sorted(CONTEXTS),
+                    help="chunk text to embed and index (re-embeds every chunk in a temp store)")
     args = ap.parse_args(argv)
     from kb.sparse import expanded_sparse_query  # noqa: PLC0415
 
@@ -251,6 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     sets = []
     for name in args.sets.split(","):
         lab = makers[name]()
+        recontext(lab, args.context)
         collect(lab, None if args.no_expand else lambda t: expanded_sparse_query(t, args.expand_weight))
         sets.append(lab)
     out = run(sets, maxsim=not args.no_maxsim)

@@ -110,12 +110,15 @@ class SentenceTransformerEmbedder(Embedder):
         self.batch_size = batch_size
         self.max_seq_length = int(self._model.max_seq_length)
 
-    # `query_threads = 1` runs one short query on one intra-op thread: measured side by side under
-    # load 5-8 on 2 cores, p50 17-59 ms with 1 thread against 232-832 ms with 2 (OpenMP threads
-    # waiting on a busy core); batches keep every core. The model lock serialises every use of
-    # the model, so the thread count is changed only while nothing else runs on it. Off (0) by
-    # default until a golden run confirms it (vectors agree to cosine > 0.99999; see PERFORMANCE.md).
-    query_threads: int = 0
+    # One short query runs on one intra-op thread (`query_threads = 1`); batches keep every core.
+    # Measured side by side: under load 5-8 on 2 cores, p50 17-59 ms with 1 thread against
+    # 232-832 ms with 2 (the second OpenMP thread waits for a busy core); on an idle machine
+    # 15 ms against 12 ms. A few ms lost when idle, seconds saved when busy, and a query never
+    # takes a core that another session's batch needs. The vectors agree with the batch path to
+    # cosine > 0.99999 and the golden gate is unchanged with it (docs/PERFORMANCE.md). The model
+    # lock serialises every use of the model, so the thread count changes only while nothing
+    # else runs on it. 0 = the process's torch thread count.
+    query_threads: int = 1
 
     def embed_query(self, text: str) -> list[float]:
         import torch

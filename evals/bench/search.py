@@ -7,7 +7,9 @@ qdrant-client's local mode, side by side in one script.
 Points are realistic: 384-d MiniLM vectors of real corpus chunks (fp32 encoder) with a little
 noise per copy, their BM25 vectors (`kb.sparse`) plus three per-copy terms, and a full chunk
 payload (text, heading path, pages, doc_type, topics, dates, live). Queries are the golden
-questions, embedded before the clock: the figures exclude the query embedding. One hybrid query
+questions, embedded before the clock: the figures exclude the query embedding. Each filter runs
+three passes over the questions; the first (first touch of a fresh mmap) is reported apart, and
+p50/p95 are the steady state of passes 2-3 (qdrant-client runs one pass: it is linear in n). One hybrid query
 is what `HybridRetriever.candidates` + fusion does: dense top-30 and BM25 top-30 through the
 `VectorStore` interface, then adaptive fusion.
 
@@ -148,12 +150,21 @@ def measure(kind: str, n: int, n_queries: int, workdir: Path) -> dict:
                "doc_type": to_point_filter(SearchFilters(doc_types=[DocType.guideline]))}
     for name, where in filters.items():
         hybrid(store, *qs[0], where)  # warm
-        lat = []
-        for qv, sq in qs:
-            t = time.perf_counter()
-            hybrid(store, qv, sq, where)
-            lat.append((time.perf_counter() - t) * 1e3)
-        out[name] = {"p50_ms": round(pct(lat, 50), 2), "p95_ms": round(pct(lat, 95), 2), "queries": len(lat)}
+        # Pass 1 touches the index for the first time (page faults on a fresh mmap); passes 2
+        # and 3 are steady state, which is what p50/p95 report. A busy core moves one pass by
+        # milliseconds, so each pass's p50 is kept too.
+        passes = []
+        for _ in range(1 if kind == "client" else 3):
+            lat = []
+            for qv, sq in qs:
+                t = time.perf_counter()
+                hybrid(store, qv, sq, where)
+                lat.append((time.perf_counter() - t) * 1e3)
+            passes.append(lat)
+        steady = [x for lat in passes[1:] or passes for x in lat]
+        out[name] = {"p50_ms": round(pct(steady, 50), 2), "p95_ms": round(pct(steady, 95), 2),
+                     "queries": len(steady), "first_pass_p50_ms": round(pct(passes[0], 50), 2),
+                     "pass_p50_ms": [round(pct(lat, 50), 2) for lat in passes]}
         if name == "no_filter":  # where the time goes: each half alone
             from kb.store import DENSE, SPARSE
 

@@ -91,7 +91,16 @@ def packaged_model_dir() -> Path:
 
 
 class SentenceTransformerEmbedder(Embedder):
-    """A local sentence-transformers model on the CPU, loaded from a directory (never a hub)."""
+    """A local sentence-transformers model on the CPU, loaded from a directory (never a hub).
+
+    A model that is a plain Transformer -> mean Pooling -> Normalize stack (all-MiniLM-L6-v2, the
+    default, is) runs on `transformers` directly (`MeanPooledModel`): the same tokenizer, forward
+    pass, pooling and normalisation as sentence-transformers, without importing it. That import
+    (scikit-learn, scipy and its backends) took 6.5 of the 9.6 s it took to load the model, and
+    every start of `kb app`, `kb ask` and the API paid it. Vectors match sentence-transformers to
+    3e-8 (float rounding; tests/kb/test_embedder.py). Any other model loads through
+    sentence-transformers as before.
+    """
 
     def __init__(self, model_dir: str | Path | None = None, batch_size: int = 32) -> None:
         path = Path(model_dir) if model_dir else packaged_model_dir()
@@ -100,9 +109,14 @@ class SentenceTransformerEmbedder(Embedder):
                 f"{path}: not a sentence-transformers model directory (no config.json). "
                 "Set KB_EMBED_MODEL to a local model folder."
             )
-        from sentence_transformers import SentenceTransformer
+        plain = mean_pooled_config(path)
+        if plain is not None:
+            self._model = MeanPooledModel(path, int(plain.get("max_seq_length") or 512),
+                                          bool(plain.get("do_lower_case")))
+        else:
+            from sentence_transformers import SentenceTransformer
 
-        self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+            self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
         self._lock = threading.Lock()
         self.name = path.name if model_dir else "all-MiniLM-L6-v2"
         dim_of = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
@@ -146,6 +160,66 @@ class SentenceTransformerEmbedder(Embedder):
             show_progress_bar=False,
         )
         return arr.tolist()
+
+
+def mean_pooled_config(path: Path) -> dict | None:
+    """The sentence_bert_config of a model that is exactly Transformer -> mean Pooling -> Normalize
+    (so `MeanPooledModel` computes what sentence-transformers would), else None."""
+    import json
+
+    try:
+        modules = json.loads((path / "modules.json").read_text(encoding="utf-8"))
+        kinds = [m["type"].rsplit(".", 1)[-1] for m in modules]
+        if kinds != ["Transformer", "Pooling", "Normalize"] or modules[0].get("path", "") not in ("", "."):
+            return None
+        pooling = json.loads((path / modules[1]["path"] / "config.json").read_text(encoding="utf-8"))
+        others = [k for k, v in pooling.items() if k.startswith("pooling_mode_") and v and k != "pooling_mode_mean_tokens"]
+        if not pooling.get("pooling_mode_mean_tokens") or others:
+            return None
+        return json.loads((path / "sentence_bert_config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+class MeanPooledModel:
+    """Transformer -> mean pooling over the attention mask -> L2 normalisation, on `transformers`,
+    batched as sentence-transformers batches (longest texts first, `np.argsort` of -len)."""
+
+    def __init__(self, path: Path, max_seq_length: int, lower_case: bool = False) -> None:
+        from transformers import AutoModel, AutoTokenizer
+
+        self.max_seq_length = max_seq_length
+        self._lower = lower_case
+        self._tok = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+        self._net = AutoModel.from_pretrained(str(path), local_files_only=True).eval()
+
+    def get_embedding_dimension(self) -> int:
+        return int(self._net.config.hidden_size)
+
+    def encode(self, texts: Sequence[str], batch_size: int = 32, **_ignored):
+        """A float32 array of unit vectors, one row per text (`_ignored`: sentence-transformers'
+        encode options, whose values here are always normalise, numpy, no progress bar)."""
+        import numpy as np
+        import torch
+
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.get_embedding_dimension()), dtype=np.float32)
+        order = np.argsort([-len(t) for t in texts])
+        out = np.empty((len(texts), self.get_embedding_dimension()), dtype=np.float32)
+        with torch.inference_mode():
+            for start in range(0, len(texts), batch_size):
+                idx = order[start:start + batch_size]
+                batch = [texts[i].strip() for i in idx]
+                if self._lower:
+                    batch = [t.lower() for t in batch]
+                feats = self._tok(batch, padding=True, truncation="longest_first", return_tensors="pt",
+                                  max_length=self.max_seq_length)
+                tokens = self._net(**feats).last_hidden_state
+                mask = feats["attention_mask"].unsqueeze(-1).to(tokens.dtype)
+                pooled = (tokens * mask).sum(1) / torch.clamp(mask.sum(1), min=1e-9)
+                out[idx] = torch.nn.functional.normalize(pooled, p=2, dim=1).numpy()
+        return out
 
 
 def packaged_int8_model() -> Path:

@@ -105,8 +105,14 @@ def encoder_limit(embedder, texts: list[str], count, sizes=(16, 32, 64, 128)) ->
 
 
 def _direct(embedder):
-    model = getattr(embedder, "_model", None)
-    if model is not None:  # sentence-transformers: one encode call sorts by length itself
+    from kb.embedder import SentenceTransformerEmbedder, packaged_model_dir
+
+    model = None
+    if isinstance(embedder, SentenceTransformerEmbedder):  # the limit is sentence-transformers itself
+        from sentence_transformers import SentenceTransformer
+
+        model = SentenceTransformer(str(packaged_model_dir()), device="cpu", local_files_only=True)
+    if model is not None:  # one encode call sorts by length itself
         return lambda texts, b: model.encode(list(texts), batch_size=b, normalize_embeddings=True,
                                              convert_to_numpy=True, show_progress_bar=False)
 

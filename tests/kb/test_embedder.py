@@ -60,3 +60,30 @@ def test_a_query_on_one_thread_gives_the_batch_vector_and_restores_the_threads()
     assert torch.get_num_threads() == before
     b = emb.embed_batch(["When should HIV PEP be started?"])[0]
     assert sum(x * y for x, y in zip(q, b, strict=True)) > 0.99999
+
+
+def test_the_default_model_runs_without_sentence_transformers_and_matches_it(tmp_path):
+    """The packaged model loads on `transformers` directly (no sentence-transformers import, the
+    slow part of every start) and gives sentence-transformers' vectors to float rounding."""
+    import shutil
+
+    import numpy as np
+    from sentence_transformers import SentenceTransformer
+
+    from kb.embedder import MeanPooledModel, SentenceTransformerEmbedder, mean_pooled_config, packaged_model_dir
+
+    emb = SentenceTransformerEmbedder()
+    assert isinstance(emb._model, MeanPooledModel) and emb.dim == 384 and emb.max_seq_length == 256
+    texts = ["  Hepatitis B booster after a needlestick injury.  ", "PEP", "",
+             "Lone workers check in every two hours. " * 80]  # spaces, one word, empty, past 256 tokens
+    ours = np.asarray(emb.embed(texts))
+    theirs = SentenceTransformer(str(packaged_model_dir()), device="cpu", local_files_only=True).encode(
+        texts, batch_size=32, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+    assert np.abs(ours - theirs).max() < 1e-6
+    # anything but Transformer -> mean Pooling -> Normalize goes through sentence-transformers
+    other = tmp_path / "cls-model"
+    shutil.copytree(packaged_model_dir(), other)
+    (other / "1_Pooling" / "config.json").write_text(
+        '{"word_embedding_dimension": 384, "pooling_mode_cls_token": true, "pooling_mode_mean_tokens": false}')
+    assert mean_pooled_config(other) is None
+    assert not isinstance(SentenceTransformerEmbedder(other)._model, MeanPooledModel)

@@ -146,6 +146,6 @@ def test_locked_store_fails_at_once_before_the_model_loads(tmp_path, monkeypatch
 def test_help_and_catalog_commands_do_not_import_heavy_libraries():
     code = ("import sys; from typer.testing import CliRunner; from kb.cli import app; "
             "r = CliRunner().invoke(app, ['--help']); assert r.exit_code == 0; "
-            "print(sorted(m for m in ('torch', 'unstructured', 'streamlit', 'sentence_transformers') if m in sys.modules))")
+            "print(sorted(m for m in ('torch', 'transformers', 'unstructured', 'streamlit', 'sentence_transformers') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

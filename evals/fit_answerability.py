@@ -102,6 +102,13 @@ def fit_logistic(rows: list[dict], l2: float = 1.0, steps: int = 3000, lr: float
                               dict(zip(FEATURES, map(float, sd), strict=True)))
 
 
+def evidence_floor(rows: list[dict], step: float = 0.05) -> float:
+    """The largest multiple of `step` below the evidence of every answerable training question:
+    below it the library is taken not to cover the question, whatever the model says."""
+    weakest = min((r["x"]["evidence"] for r in rows if r["y"] == 1), default=0.0)
+    return round(max(0.0, (int(weakest / step - 1e-9)) * step), 4)
+
+
 def pick_threshold(model: AnswerabilityModel, rows: list[dict]) -> float:
     golden = [r for r in rows if r["set"] == "golden"]
     answerable = sorted(model.probability(r["x"]) for r in golden if r["y"] == 1)
@@ -161,14 +168,17 @@ def main() -> None:
         rows += external_rows("covidqa", args.covidqa)
     threshold = load_settings().answer_threshold
     model = fit_logistic(rows)
-    model = AnswerabilityModel(model.weights, model.bias, pick_threshold(model, rows), model.means, model.scales)
+    model = AnswerabilityModel(model.weights, model.bias, pick_threshold(model, rows), model.means, model.scales,
+                               evidence_floor(rows))
     report = {
         "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "cases": {s: sum(r["set"] == s for r in rows) for s in sorted({r["set"] for r in rows})},
         "weights": model.weights, "bias": model.bias, "threshold": model.threshold,
+        "evidence_floor": model.evidence_floor,
         "means": model.means, "scales": model.scales,
         "before": refusal_figures(rows, lambda r: r["x"]["evidence"] >= threshold and r["x"]["_picks"] > 0),
-        "after": refusal_figures(rows, lambda r: model.probability(r["x"]) >= model.threshold and r["x"]["_picks"] > 0),
+        "after": refusal_figures(rows, lambda r: model.probability(r["x"]) >= model.threshold
+                                 and r["x"]["evidence"] >= model.evidence_floor and r["x"]["_picks"] > 0),
         "after_golden_cross_validated": cross_validated(rows),
     }
     print(json.dumps(report, indent=1))

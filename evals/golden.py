@@ -162,9 +162,13 @@ def corpus_fingerprint(corpus: Path = CORPUS, **params) -> str:
     return h.hexdigest()[:12]
 
 
+# Code outside ingest/ that decides what a stored chunk is: its embedded and BM25 text, its vector.
+_STORED_TEXT_CODE = ("kb/mapping.py", "kb/embedder.py", "kb/sparse.py")
+
+
 def ingest_code_fingerprint() -> str:
     h = hashlib.sha256()
-    for src in sorted((REPO_ROOT / "ingest").rglob("*.py")):
+    for src in [*sorted((REPO_ROOT / "ingest").rglob("*.py")), *(REPO_ROOT / p for p in _STORED_TEXT_CODE)]:
         h.update(src.read_bytes())
     return h.hexdigest()[:12]
 
@@ -179,7 +183,8 @@ def golden_kb(progress: Callable[[str, int, int, str], None] | None = None, fres
     from kb.settings import load_settings
 
     base = load_settings(**overrides)
-    key = corpus_fingerprint(chunk_tokens=base.chunk_tokens, embedder=base.embedder, model=base.embed_model)
+    key = corpus_fingerprint(chunk_tokens=base.chunk_tokens, embedder=base.embedder, model=base.embed_model,
+                             **({"embed_section": True} if base.embed_section else {}))
     kb_dir = CACHE / f"golden-{key}"
     settings = base.replace(kb_dir=kb_dir)
     if fresh or not (kb_dir / ".complete").is_file():

@@ -24,6 +24,7 @@ from kb.fusion import (
     min_max,
     reciprocal_rank_fusion,
 )
+from kb.mapping import point_text, section_context
 from kb.records import SearchFilters
 from kb.retrieval import to_point_filter
 from kb.sentences import split_sentences
@@ -147,6 +148,43 @@ def run_one(lab: LabSet, sent_depth: int = 30, maxsim: bool = True) -> dict[str,
             adaptive_convex_fusion(q.dense[:30], q.sparse_x[:30], 1.5), key=lambda x: -x[1] * (
                 b if lab.payloads[x[0]].get("doc_type") == "bulletin" and x[1] > 0 else 1.0))]) \
             if lab.queries and lab.queries[0].sparse_x else {}
+    # Priors on the fused score: bulletin items decay with age (relative to the newest bulletin in
+    # the set), and boilerplate sections (Purpose, Scope, Summary of changes...) weigh a little less.
+    import datetime as dt
+    import re
+
+    pubs = [dt.date.fromisoformat(p["published"]) for p in lab.payloads.values()
+            if p.get("doc_type") == "bulletin" and p.get("published")]
+    newest = max(pubs) if pubs else None
+    boiler = re.compile(r"^[\d.\s]*(purpose|scope|introduction|background|summary of changes.*|what changed.*|"
+                        r"about this .*|contents|overview)$", re.I)
+
+    def weight(pay, base, half_life, boil):
+        w = 1.0
+        if pay.get("doc_type") == "bulletin":
+            w = base
+            if half_life and newest and pay.get("published"):
+                age = (newest - dt.date.fromisoformat(pay["published"])).days / 365.25
+                w *= 0.5 ** (age / half_life)
+        if boil < 1 and boiler.match((pay.get("heading_path") or "").split(" > ")[-1].strip()):
+            w *= boil
+        return w
+
+    def priors(q, base=0.8, half_life=0.0, boil=1.0, years=False):
+        if years and re.search(r"\b(19|20)\d{2}\b", q.text):
+            half_life = 0.0  # the question names a year: no recency decay (kb.retrieval does this)
+        f = adaptive_convex_fusion(q.dense[:30], q.sparse[:30], 1.5)
+        order = {p: i for i, (p, _) in enumerate(f)}
+        f = [(p, s * weight(lab.payloads[p], base, half_life, boil) if s > 0 else s) for p, s in f]
+        return [p for p, _ in sorted(f, key=lambda x: (-x[1], order[x[0]]))]
+    r["prior bulletin x0.8 (current)"] = score(lab, lambda q: priors(q))
+    for hl in (2.0, 4.0, 8.0):
+        r[f"prior bulletin x0.8 half-life {hl}y"] = score(lab, lambda q, hl=hl: priors(q, half_life=hl))
+    for boil in (0.9, 0.8):
+        r[f"prior x0.8 + boilerplate x{boil}"] = score(lab, lambda q, b=boil: priors(q, boil=b))
+        r[f"prior x0.8 hl 4y + boilerplate x{boil}"] = score(lab, lambda q, b=boil: priors(q, half_life=4.0, boil=b))
+    r["prior x0.8 hl 4y unless a year + boilerplate x0.8 (shipped)"] = score(
+        lab, lambda q: priors(q, half_life=4.0, boil=0.8, years=True))
     if not maxsim:
         _report(lab, r, t0)
         return r
@@ -201,10 +239,15 @@ def _section(p: dict, levels: int = 2) -> str:
     return " > ".join(parts[-levels:])
 
 
-# What the embedder and BM25 see for a chunk. "title" is what ingest stores (kb.mapping.point_text).
+# What the embedder and BM25 see for a chunk. "title+marked-section" is what ingest stores
+# (kb.mapping.point_text); "title" is what it stored before.
 CONTEXTS: dict[str, Callable[[dict], str]] = {
     "title": lambda p: f"{p['title']}\n{p['text']}",
     "title+section": lambda p: f"{p['title']}\n{_section(p)}\n{p['text']}",
+    # the section path only where the source marks its headings up (not plain .txt, whose
+    # headings the loader guesses)
+    "title+marked-section": lambda p: point_text(p["title"], p["text"], section_context(
+        p.get("heading_path", ""), p.get("source_path", ""))),  # what ingest stores (kb.mapping)
     # richer, still document-derived: type, topics, the section path and where it sits
     "rich": lambda p: (f"{p['title']} ({p.get('doc_type', '')}"
                        + (f"; {', '.join(p.get('topics') or [])}" if p.get("topics") else "")

@@ -37,7 +37,7 @@ from ingest.metadata import metadata_for, slugify
 from kb.curation import Curator
 from kb.errors import IngestError
 from kb.journal import crash_point, intent
-from kb.mapping import chunks_for, point_text
+from kb.mapping import chunks_for, point_text, section_context
 from kb.records import ChunkDraft, DocStatus, Document, DocumentMeta
 from kb.repair import close_interrupted_runs, repair_pending
 from kb.sparse import sparse_document
@@ -367,13 +367,17 @@ class Ingestor:
         events = self.catalog.events(doc.doc_id, limit=1)
         return bool(events) and events[0]["detail"] == "gone from folder (sync)"
 
+    def _section(self, heading_path: str, source_path: str) -> str:
+        """The section that goes into the embedded text, when `embed_section` is on."""
+        return section_context(heading_path, source_path) if getattr(self.settings, "embed_section", False) else ""
+
     def _embed_and_store(self, batch: list[_Work], report: IngestReport) -> None:
         texts: list[str] = []
         owners: list[_Work] = []
         for w in batch:
             title = _title(w)  # the same title the BM25 text and the payload get
             for d in w.drafts:
-                texts.append(point_text(title, d.text))
+                texts.append(point_text(title, d.text, self._section(d.heading_path, str(w.path))))
                 owners.append(w)
         t0 = time.perf_counter()
         try:
@@ -412,7 +416,8 @@ class Ingestor:
         chunks = chunks_for(doc, w.drafts)
         points = []
         for chunk, vec in zip(chunks, w.vectors, strict=True):
-            idx, vals = sparse_document(point_text(doc.title, chunk.text))
+            idx, vals = sparse_document(point_text(doc.title, chunk.text,
+                                                   self._section(chunk.heading_path, doc.source_path)))
             payload = {**chunk.model_dump(mode="json"), "live": LIVE}
             points.append(PointData(chunk.chunk_id, vec, idx, vals, payload))
         previous = w.previous.version if w.previous else None

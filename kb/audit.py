@@ -67,13 +67,13 @@ class AnswerRecord(_Record):
 
 
 # Settings that change what an answer says; recorded with every answer and used by replay.
-ANSWER_SETTINGS = ("store", "collection", "embedder", "embed_model", "llm", "llm_model", "chunk_tokens",
+ANSWER_SETTINGS = ("store", "collection", "embedder", "embed_model", "llm", "llm_model", "chunk_tokens", "embed_section",
                    "dense_k", "sparse_k", "rrf_k", "dense_weight", "sparse_weight", "fusion",
                    "fusion_dense_prior", "fusion_gap_depth", "max_chunks_per_doc", "top_k", "answer_threshold", "refusal",
-                   "bulletin_weight", "query_expansion")
+                   "bulletin_weight", "bulletin_half_life", "boilerplate_weight", "query_expansion")
 # Those replay can apply over the same store, embedder and LLM (the rest need another store or model).
 REPLAYABLE_SETTINGS = tuple(k for k in ANSWER_SETTINGS if k not in ("store", "collection", "embedder", "embed_model",
-                                                                   "llm", "llm_model", "chunk_tokens"))
+                                                                   "llm", "llm_model", "chunk_tokens", "embed_section"))
 
 
 class AuditEvent(_Record):

@@ -281,6 +281,16 @@ class Catalog:
             docs = [d for d in docs if d.status.value in wanted]
         return docs
 
+    def documents_stamp(self) -> tuple:
+        """Changes whenever a document record changes: (count, newest updated_at)."""
+        row = self._query("SELECT COUNT(*) AS n, MAX(updated_at) AS last FROM documents")[0]
+        return (row["n"], row["last"])
+
+    def newest_published(self, doc_type: str) -> dt.date | None:
+        """The newest `published` date among documents of `doc_type` (any status), or None."""
+        dates = [d.published for d in self.documents() if d.doc_type.value == doc_type and d.published]
+        return max(dates) if dates else None
+
     def by_source_path(self, source_path: str) -> Document | None:
         rows = self._query("SELECT record FROM documents WHERE source_path = ?", (source_path,))
         return Document.model_validate_json(rows[0]["record"]) if rows else None

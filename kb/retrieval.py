@@ -5,14 +5,20 @@ Order of operations:
 2. dense and BM25 candidate lists (hybrid BM25 also searches the other names of the query's
    domain terms, `kb.vocabulary`, at `query_expansion` weight when that is on), fused on the client (`kb.fusion`), so both
    store backends rank identically and the trace keeps each retriever's rank;
-3. the authority prior (hybrid only): a bulletin item that summarises guidance ranks below the
-   guidance itself unless it matches clearly better (`bulletin_weight`);
+3. the authority priors (hybrid only): a bulletin item that summarises guidance ranks below the
+   guidance itself unless it matches clearly better (`bulletin_weight`), older bulletin items
+   weigh less than newer ones (`bulletin_half_life`), and sections that describe the document
+   rather than its guidance (Purpose, Scope, Summary of changes...) weigh a little less
+   (`boilerplate_weight`);
 4. the catalog check: only each document's live version and catalog status count;
 5. a cap on chunks per document, then the top k.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+import threading
 import time
 from dataclasses import dataclass
 from typing import Literal
@@ -42,6 +48,8 @@ class RetrievalConfig:
     fusion_dense_prior: float = 1.5
     fusion_gap_depth: int = 10
     bulletin_weight: float = 0.8
+    bulletin_half_life: float = 4.0  # years; 0 = off
+    boilerplate_weight: float = 0.8
     query_expansion: float = 0.0
 
     def __post_init__(self) -> None:
@@ -55,6 +63,10 @@ class RetrievalConfig:
             raise ValueError("bulletin_weight must be in (0, 1]")
         if not 0 <= self.query_expansion <= 1:
             raise ValueError("query_expansion must be in [0, 1]")
+        if self.bulletin_half_life < 0:
+            raise ValueError("bulletin_half_life must be 0 (off) or a number of years above 0")
+        if not 0 < self.boilerplate_weight <= 1:
+            raise ValueError("boilerplate_weight must be in (0, 1]")
 
     @classmethod
     def from_settings(cls, settings) -> RetrievalConfig:
@@ -69,8 +81,24 @@ class RetrievalConfig:
             fusion_dense_prior=settings.fusion_dense_prior,
             fusion_gap_depth=settings.fusion_gap_depth,
             bulletin_weight=settings.bulletin_weight,
+            bulletin_half_life=settings.bulletin_half_life,
+            boilerplate_weight=settings.boilerplate_weight,
             query_expansion=settings.query_expansion,
         )
+
+
+# The last heading of a section that describes the document rather than giving guidance.
+BOILERPLATE_SECTION = re.compile(
+    r"^[\d.\s]*(purpose|scope|introduction|background|overview|contents|about this \w+( \w+)?|"
+    r"summary of changes\b.*|what changed\b.*|what has changed\b.*)$", re.IGNORECASE)
+
+
+_YEAR = re.compile(r"\b(19|20)\d{2}\b")
+
+
+def is_boilerplate(heading_path: str) -> bool:
+    """True when the chunk's own section (the last heading) is Purpose, Scope, Background..."""
+    return bool(BOILERPLATE_SECTION.match((heading_path or "").split(" > ")[-1].strip()))
 
 
 @dataclass(frozen=True)
@@ -114,6 +142,8 @@ class HybridRetriever:
         self.embedder = embedder
         self.catalog = catalog
         self.config = config or RetrievalConfig()
+        self._newest: tuple[tuple, dt.date | None] | None = None
+        self._newest_lock = threading.Lock()
 
     def candidates(
         self,
@@ -177,7 +207,7 @@ class HybridRetriever:
         points = {p.id: p for p in sparse} | {p.id: p for p in dense}
         ranked = self.rank(mode, trace.dense, trace.sparse)
         if mode == "hybrid":
-            ranked = self.authority(ranked, points)
+            ranked = self.authority(ranked, points, query)
         kept, live = self.live_only(ranked, points, set(where.statuses))
         order = cap_per_group([pid for pid, _ in kept], {pid: points[pid].payload["doc_id"] for pid, _ in kept},
                               self.config.max_chunks_per_doc)[:k]
@@ -196,22 +226,58 @@ class HybridRetriever:
             return list(sparse)
         return self.fuse(dense, sparse)
 
-    def authority(self, ranked: list[tuple[str, float]], points: dict[str, StoredPoint]) -> list[tuple[str, float]]:
-        """Scale bulletin items' fused scores by `bulletin_weight` and re-sort.
+    def authority(self, ranked: list[tuple[str, float]], points: dict[str, StoredPoint],
+                  query: str = "") -> list[tuple[str, float]]:
+        """Scale fused scores by the authority priors and re-sort (ties keep the fused order).
 
-        Why: a bulletin item summarises the guideline it announces, so both match a question;
-        the member should be sent to the guideline. On the golden dev set, 11 of the 23 questions
-        whose first hit was wrong had a bulletin item first and the guideline second; a weight
-        of 0.8 moves chunk recall@1 from .758 to .810 (0.9: .800, 0.7: .800). Corpora without
-        bulletins (MedQuAD, COVID-QA) are unchanged.
+        - Bulletin items by `bulletin_weight`. Why: a bulletin item summarises the guideline it
+          announces, so both match a question; the member should be sent to the guideline. On
+          the golden dev set, 11 of the 23 questions whose first hit was wrong had a bulletin
+          item first and the guideline second; 0.8 moves chunk recall@1 from .758 to .810
+          (0.9: .800, 0.7: .800).
+        - Bulletin items again by 0.5 ** (age / `bulletin_half_life`), the age in years before
+          the library's newest bulletin: news goes stale, and an old item often states what a
+          later guideline changed (golden: an IR1 form item from 2021 above the 2024 procedure
+          that withdrew it). Measured against the library's newest bulletin, not today, so an
+          unchanged library ranks the same next year. Half-life 4 years: .810 -> .821 (2: .810, 8: .810).
+          Not when the question names a year ("the 2021 TRiM course"): then it asks about that
+          time, and recency is not what it wants.
+        - Chunks whose own section is boilerplate (`is_boilerplate`: Purpose, Scope, Summary of
+          changes...) by `boilerplate_weight`: they mention every topic of the document and
+          answer none in detail. 0.8 with the two bulletin priors: .821 -> .842 (0.9: .832).
+        MedQuAD and COVID-QA dev are unchanged by all three (no bulletins; no such sections win).
         """
-        w = self.config.bulletin_weight
-        if w >= 1:
+        cfg = self.config
+        if cfg.bulletin_weight >= 1 and cfg.boilerplate_weight >= 1:
             return ranked
-        scaled = [(pid, score * w if points[pid].payload.get("doc_type") == "bulletin" else score)
-                  for pid, score in ranked]
+        dated = bool(_YEAR.search(query))
+        newest = self._newest_bulletin() if cfg.bulletin_half_life and cfg.bulletin_weight < 1 and not dated else None
+
+        def weight(payload: dict) -> float:
+            w = 1.0
+            if payload.get("doc_type") == "bulletin":
+                w = cfg.bulletin_weight
+                published = payload.get("published")
+                if newest is not None and published:
+                    age = max(0.0, (newest - dt.date.fromisoformat(published[:10])).days / 365.25)
+                    w *= 0.5 ** (age / cfg.bulletin_half_life)
+            if cfg.boilerplate_weight < 1 and is_boilerplate(payload.get("heading_path", "")):
+                w *= cfg.boilerplate_weight
+            return w
+
+        scaled = [(pid, score * weight(points[pid].payload) if score > 0 else score) for pid, score in ranked]
         order = {pid: i for i, (pid, _) in enumerate(ranked)}
         return sorted(scaled, key=lambda x: (-x[1], order[x[0]]))
+
+    def _newest_bulletin(self) -> dt.date | None:
+        """The newest publication date of a bulletin in the catalog (cached until it changes)."""
+        if self.catalog is None:
+            return None
+        stamp = self.catalog.documents_stamp()
+        with self._newest_lock:
+            if self._newest is None or self._newest[0] != stamp:
+                self._newest = (stamp, self.catalog.newest_published("bulletin"))
+            return self._newest[1]
 
     def live_only(
         self, ranked: list[tuple[str, float]], points: dict[str, StoredPoint], allowed: set[str]

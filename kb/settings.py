@@ -114,6 +114,10 @@ SETTINGS: tuple[Setting, ...] = (
         ("drop", "flag"),
     ),
     Setting("chunk_tokens", 256, "KB_CHUNK_TOKENS", "Token budget per chunk (cl100k_base)."),
+    Setting("embed_section", False, "KB_EMBED_SECTION",
+            "Ingest: embed and index each chunk with its section (the last two headings) after the title, "
+            "for sources whose headings are marked up (not .txt). Off by default: golden chunk recall@1 "
+            "rises, but one stale question loses its warning (docs/RETRIEVAL.md). After changing it, ingest into a new KB_DIR: stored chunks keep the text they were embedded with."),
     Setting("dense_k", 30, "KB_DENSE_K", "Dense candidates before fusion (30: tuned with fusion=adaptive)."),
     Setting("sparse_k", 30, "KB_SPARSE_K", "BM25 candidates before fusion (30: tuned with fusion=adaptive)."),
     Setting("rrf_k", 60, "KB_RRF_K", "RRF constant k."),
@@ -132,6 +136,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("bulletin_weight", 0.8, "KB_BULLETIN_WEIGHT",
             "Hybrid search: bulletin items' fused scores are scaled by this, so the guideline a "
             "bulletin summarises ranks first (1 turns it off; 0.8 tuned on the golden dev set)."),
+    Setting("bulletin_half_life", 4.0, "KB_BULLETIN_HALF_LIFE",
+            "Hybrid search: bulletin items also weigh 0.5 ** (age / this), the age in years before the "
+            "library's newest bulletin, so old news ranks below newer items and guidance (0 turns it off)."),
+    Setting("boilerplate_weight", 0.8, "KB_BOILERPLATE_WEIGHT",
+            "Hybrid search: chunks whose own section is Purpose, Scope, Background, Summary of changes... "
+            "are scaled by this, as they name every topic of a document and answer none in detail (1 = off)."),
     Setting("query_expansion", 0.0, "KB_QUERY_EXPANSION",
             "Hybrid search: weight of the other names of the question's domain terms (PEP / "
             "post-exposure prophylaxis, HCW, EPP, BBV, ...; kb.toml [vocabulary]) in the BM25 query. "
@@ -222,7 +232,10 @@ class Settings:
     app_port: int
     app_base_url: str
     upload_max_mb: int = 20
+    embed_section: bool = False
     bulletin_weight: float = 0.8
+    bulletin_half_life: float = 4.0
+    boilerplate_weight: float = 0.8
     query_expansion: float = 0.0
     checker: str = "rules"
     refusal: str = "model"

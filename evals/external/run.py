@@ -115,6 +115,10 @@ def covidqa_kb(progress=None, chunk_tokens: int = 256, **overrides):
     from evals.golden import ingest_code_fingerprint
 
     key = {"v": 2, "chunk_tokens": chunk_tokens, "ingest": ingest_code_fingerprint()}
+    from kb.settings import load_settings
+
+    if load_settings(**overrides).embed_section:  # stored text differs: its own cache entry
+        key["embed_section"] = True
     return benchkb.open_cached("covidqa", build, key, progress, chunk_tokens=chunk_tokens, **overrides)
 
 

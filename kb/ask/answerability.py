@@ -62,13 +62,18 @@ class AnswerabilityModel:
     threshold: float
     means: dict[str, float]
     scales: dict[str, float]
+    # Never answer from evidence weaker than this, whatever the other features say: the largest
+    # multiple of 0.05 below every answerable training question's evidence (evals.fit_answerability).
+    # 0.35 on the 2026-12-02 fit: it refuses none of the 395 answerable training questions, and
+    # "What mileage rate is paid for my own car?" (evidence 0.20) no longer gets lone-working advice.
+    evidence_floor: float = 0.0
 
     @classmethod
     def load(cls, path: Path = MODEL_PATH) -> AnswerabilityModel | None:
         if not path.is_file():
             return None
         d = json.loads(path.read_text(encoding="utf-8"))
-        return cls(d["weights"], d["bias"], d["threshold"], d["means"], d["scales"])
+        return cls(d["weights"], d["bias"], d["threshold"], d["means"], d["scales"], d.get("evidence_floor", 0.0))
 
     def probability(self, x: dict[str, float]) -> float:
         z = self.bias + sum(
@@ -96,4 +101,4 @@ class AnswerabilityStage:
         if self.model is None:
             return Decision(x["evidence"] >= self.fallback_threshold, x["evidence"], x)
         p = self.model.probability(x)
-        return Decision(p >= self.model.threshold, round(p, 4), x)
+        return Decision(p >= self.model.threshold and x["evidence"] >= self.model.evidence_floor, round(p, 4), x)

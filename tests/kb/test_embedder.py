@@ -70,7 +70,12 @@ def test_the_default_model_runs_without_sentence_transformers_and_matches_it(tmp
     import numpy as np
     from sentence_transformers import SentenceTransformer
 
-    from kb.embedder import MeanPooledModel, SentenceTransformerEmbedder, mean_pooled_config, packaged_model_dir
+    from kb.embedder import (
+        MeanPooledModel,
+        SentenceTransformerEmbedder,
+        mean_pooled_config,
+        packaged_model_dir,
+    )
 
     emb = SentenceTransformerEmbedder()
     assert isinstance(emb._model, MeanPooledModel) and emb.dim == 384 and emb.max_seq_length == 256

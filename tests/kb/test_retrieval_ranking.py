@@ -1,4 +1,4 @@
-"""Ranking rules added on top of fusion: the bulletin authority prior and BM25 query expansion."""
+"""Ranking rules added on top of fusion: the authority priors and BM25 query expansion."""
 
 import pytest
 
@@ -28,6 +28,85 @@ def test_bulletin_summary_ranks_below_the_guideline_it_announces():
 def test_bulletin_weight_is_validated():
     with pytest.raises(ValueError, match="bulletin_weight"):
         RetrievalConfig(bulletin_weight=0.0)
+    with pytest.raises(ValueError, match="bulletin_half_life"):
+        RetrievalConfig(bulletin_half_life=-1)
+    with pytest.raises(ValueError, match="boilerplate_weight"):
+        RetrievalConfig(boilerplate_weight=1.5)
+
+
+class _Catalog:
+    """The two catalog calls the bulletin age prior makes, counted."""
+
+    def __init__(self, newest):
+        self.newest, self.stamp, self.reads = newest, (1, "t1"), 0
+
+    def documents_stamp(self):
+        return self.stamp
+
+    def newest_published(self, doc_type):
+        assert doc_type == "bulletin"
+        self.reads += 1
+        return self.newest
+
+
+def test_old_bulletin_items_weigh_less_than_new_ones_relative_to_the_newest_bulletin():
+    import datetime as dt
+
+    points = {"old": StoredPoint("old", 0, {"doc_id": "b1", "doc_type": "bulletin", "published": "2021-07-01"}),
+              "new": StoredPoint("new", 0, {"doc_id": "b2", "doc_type": "bulletin", "published": "2025-07-01"}),
+              "guide": StoredPoint("guide", 0, {"doc_id": "g", "doc_type": "guideline", "published": "2024-01-01"})}
+    ranked = [("old", 1.0), ("new", 0.95), ("guide", 0.7)]
+    cat = _Catalog(dt.date(2025, 7, 1))
+    r = HybridRetriever(None, None, cat, RetrievalConfig(bulletin_weight=0.8, bulletin_half_life=4.0))
+    out = dict(r.authority(ranked, points))
+    assert out["new"] == pytest.approx(0.95 * 0.8)  # the newest bulletin: the plain bulletin weight
+    assert out["old"] == pytest.approx(0.8 * 0.5, rel=1e-3)  # four years older: half again
+    assert [p for p, _ in r.authority(ranked, points)] == ["new", "guide", "old"]
+    r.authority(ranked, points)
+    assert cat.reads == 1  # cached while the catalog is unchanged
+    cat.stamp = (2, "t2")
+    r.authority(ranked, points)
+    assert cat.reads == 2
+    # a question that names a year asks about that time: no recency decay
+    assert dict(r.authority(ranked, points, "When was the 2021 course held?"))["old"] == pytest.approx(0.8)
+    off = HybridRetriever(None, None, cat, RetrievalConfig(bulletin_half_life=0))
+    assert dict(off.authority(ranked, points))["old"] == pytest.approx(0.8)
+
+
+def test_boilerplate_sections_weigh_less():
+    from kb.retrieval import is_boilerplate
+
+    for h in ("Policy > 1 Purpose", "Guide > 2 What changed in this version", "1 Summary of changes from the 2020 procedure",
+              "Scope", "Doc > 3.1 Background"):
+        assert is_boilerplate(h), h
+    for h in ("Policy > 7 Records", "5 Starting PEP > 5.1 Starter packs", "Purpose of health surveillance checks", ""):
+        assert not is_boilerplate(h), h
+    points = {"purpose": StoredPoint("purpose", 0, {"doc_id": "d", "doc_type": "policy", "heading_path": "P > 1 Purpose"}),
+              "records": StoredPoint("records", 0, {"doc_id": "d", "doc_type": "policy", "heading_path": "P > 7 Records"})}
+    ranked = [("purpose", 1.0), ("records", 0.85)]
+    assert [p for p, _ in HybridRetriever(None, None, None, RetrievalConfig()).authority(ranked, points)] == [
+        "records", "purpose"]
+    assert HybridRetriever(None, None, None, RetrievalConfig(boilerplate_weight=1.0)).authority(ranked, points) == ranked
+
+
+def test_catalog_reports_the_newest_bulletin_and_a_stamp_that_moves(tmp_path):
+    import datetime as dt
+
+    from kb.catalog import Catalog
+    from kb.records import DocType, Document
+
+    cat = Catalog(tmp_path / "c.sqlite")
+    assert cat.newest_published("bulletin") is None
+    before = cat.documents_stamp()
+
+    def doc(doc_id, doc_type, published):
+        return Document(doc_id=doc_id, title=doc_id, doc_type=doc_type, version="v1", source_path=f"{doc_id}.md",
+                        ingested_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC), published=published)
+    cat.put(doc("b1", DocType.bulletin, dt.date(2024, 4, 1)), "added")
+    cat.put(doc("b2", DocType.bulletin, dt.date(2025, 10, 1)), "added")
+    cat.put(doc("g1", DocType.guideline, dt.date(2026, 1, 1)), "added")
+    assert cat.newest_published("bulletin") == dt.date(2025, 10, 1)
+    assert cat.documents_stamp() != before
 
 
 def test_query_expansion_adds_the_other_names_of_domain_terms():
@@ -80,3 +159,50 @@ def test_hybrid_search_finds_the_spelled_out_term_for_an_abbreviation(tmp_path):
         trace = kb.retriever.retrieve("Is PEP needed?", 2).trace
         assert bool(trace.sparse) is expect_found, (weight, trace.sparse)  # BM25 matched the guidance
         kb.close()
+
+
+def test_the_embedded_text_carries_the_section_only_where_headings_are_marked_up():
+    from kb.mapping import point_text, section_context
+
+    path = "Hepatitis B vaccination > 5 Interpreting the antibody result > 5.3 Non-responders"
+    assert section_context(path, "corpus/immunisation/hepb.md") == "5 Interpreting the antibody result > 5.3 Non-responders"
+    assert section_context(path, "corpus/x.PDF", levels=1) == "5.3 Non-responders"
+    assert section_context(path, "papers/covid.txt") == ""  # plain text: the loader guessed those headings
+    assert section_context("", "a.md") == ""
+    assert point_text("Hep B", "Take blood.", "5.3 Non-responders") == "Hep B\n5.3 Non-responders\nTake blood."
+    assert point_text("Hep B", "Take blood.") == "Hep B\nTake blood."
+
+
+def test_ingest_embeds_and_indexes_the_section_with_the_chunk(tmp_path):
+    """With embed_section on, a later chunk of a long section, whose own text lacks the heading's word, is found by that
+    word through BM25 alone: the section is indexed with it."""
+    from ingest.pipeline import ingest_paths
+    from kb.records import SearchFilters
+    from kb.retrieval import to_point_filter
+    from kb.service import KnowledgeBase
+    from kb.settings import load_settings
+    from kb.store import SPARSE
+
+    body = " ".join(f"Sentence {i} says the worker should be seen by the team within a set time." for i in range(80))
+    doc = tmp_path / "policy.md"
+    doc.write_text(f"# Skin policy\n\n## 7 Zymurgical referrals\n\n{body}\n\n## 8 Records\n\nKeep the form.\n")
+    with KnowledgeBase.open(load_settings(kb_dir=tmp_path / "kb", embedder="hash", embed_section=True)) as kb:
+        assert not ingest_paths(kb, [doc]).failed
+        later = [p.payload for p in kb.store.scroll() if "Zymurgical" in p.payload["heading_path"]
+                 and "zymurgical" not in p.payload["text"].lower()]
+        assert later, "the section should span several chunks"
+        found = kb.store.query(SPARSE, sparse_query("zymurgical"), 20, to_point_filter(SearchFilters()))
+        assert {p.id for p in found} >= {p["chunk_id"] for p in later}
+
+
+def test_the_refusal_model_never_answers_from_evidence_below_its_floor():
+    from kb.ask.answerability import AnswerabilityModel, AnswerabilityStage
+    from kb.ask.select import Evidence
+
+    model = AnswerabilityModel({"evidence": 0.0}, 5.0, 0.5, {"evidence": 0.0}, {"evidence": 1.0}, evidence_floor=0.35)
+    stage = AnswerabilityStage(0.52, model)
+    weak = Evidence(picks=[object()], score=0.2, best_sentence_sim=0.2, best_lexical=0.0)
+    strong = Evidence(picks=[object()], score=0.5, best_sentence_sim=0.5, best_lexical=0.0)
+    assert not stage.run("What mileage rate is paid?", [], weak, None).answerable  # p is ~1, but the evidence is too weak
+    assert stage.run("What mileage rate is paid?", [], strong, None).answerable
+    assert AnswerabilityModel.load().evidence_floor == 0.35  # the shipped model has one

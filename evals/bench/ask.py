@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import re
 import tempfile
 import time
 
@@ -121,8 +122,17 @@ def main() -> None:
     result["passes"]["hnsw+cache cold"], a2 = one_pass(kb, questions, "hnsw+cache cold")
     with profiled(args.profile, "ask_profile_warm.txt"):
         result["passes"]["hnsw+cache warm"], a3 = one_pass(kb, questions, "hnsw+cache warm")
-    result["same_answers"] = {"hnsw": a1 == base_answers, "cache cold": a2 == base_answers,
-                              "cache warm": a3 == base_answers}
+    # HNSW is approximate: among the filler's near-copies of one chunk it may return another copy
+    # than the full scan did, so the cited copy can change. Compare both ways: exactly, and with
+    # the copies' doc ids folded together. The cache must change nothing (against the hnsw pass).
+    def same(a, b, fold=False):
+        f = (lambda t: re.sub(r"-x\d+", "", t)) if fold else (lambda t: t)
+        return sum(f(x) == f(y) for x, y in zip(a, b, strict=True))
+    n = len(questions)
+    result["same_answers"] = {
+        "hnsw vs unoptimised": f"{same(a1, base_answers)}/{n}",
+        "hnsw vs unoptimised, filler copies folded": f"{same(a1, base_answers, True)}/{n}",
+        "cache cold vs hnsw": f"{same(a2, a1)}/{n}", "cache warm vs hnsw": f"{same(a3, a1)}/{n}"}
     base = result["passes"]["unoptimised"]["p50_ms"]
     result["ratios"] = {f"unoptimised/{k} p50": ratio(base, v["p50_ms"]) for k, v in result["passes"].items()
                         if k != "unoptimised"}

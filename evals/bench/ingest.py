@@ -70,7 +70,7 @@ def make_embedder(name: str):
 def kb_ingest(files: list[Path] | Path, embedder, count, **settings_over) -> tuple[dict, list[str], object]:
     """Our pipeline into a fresh KB; returns figures, the embedded texts and the open KB."""
     from ingest.pipeline import ingest_paths
-    from kb.mapping import point_text
+    from kb.mapping import point_text, section_context
     from kb.service import KnowledgeBase
     from kb.settings import load_settings
 
@@ -79,7 +79,9 @@ def kb_ingest(files: list[Path] | Path, embedder, count, **settings_over) -> tup
     _ = kb.store  # open the shard before the clock
     with Timer() as t:
         report = ingest_paths(kb, files if isinstance(files, list) else [files])
-    texts = [point_text(p.payload["title"], p.payload["text"]) for p in kb.store.scroll()]
+    texts = [point_text(p.payload["title"], p.payload["text"],
+                          section_context(p.payload.get("heading_path", ""), p.payload["source_path"]))
+             for p in kb.store.scroll()]
     out = rates(t.seconds, report.chunks_embedded, report.pages, coverage(count(texts)))
     out.update(embed_seconds=round(report.embed_seconds, 2), optimise_seconds=round(report.optimise_seconds, 2),
                failed=len(report.failed), load=t.load_after)

@@ -2,8 +2,8 @@
 
 In the embedded default one process owns the Qdrant Edge shard, so `kb app` starts
 `python -m kb.api.app_process run app/Ask.py ...` instead of plain `streamlit run`: this
-opens the KnowledgeBase once, serves the API and MCP from a thread (uvicorn on
-api_host:api_port), then runs Streamlit in the same interpreter. The app's
+opens the KnowledgeBase once and serves the API and MCP (uvicorn on api_host:api_port), both on
+a background thread, while Streamlit starts in the same interpreter. The app's
 `get_kb()` picks up that same KnowledgeBase through `shared_kb()`; run without this entry
 point (plain `streamlit run`, the app tests) it opens its own and there is no API.
 """
@@ -20,11 +20,38 @@ from pathlib import Path
 from kb.errors import KBError
 
 _SHARED: dict[str, object] = {}  # resolved kb_dir -> the KnowledgeBase this process serves
+_OPENING: dict[str, _Opening] = {}  # resolved kb_dir -> the open still running in the background
+
+
+class _Opening:
+    """`open_and_serve` on a background thread: Streamlit starts while the model loads."""
+
+    def __init__(self, settings) -> None:
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+        self._settings = settings
+        threading.Thread(target=self._run, name="kb-open-and-serve", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            open_and_serve(self._settings)
+        except BaseException as exc:  # noqa: BLE001 - handed to the page by shared_kb()
+            self.error = exc
+            print(f"error: {exc}", file=sys.stderr)
+        finally:
+            self.done.set()
 
 
 def shared_kb(kb_dir: str | Path):
-    """The KnowledgeBase opened by this process's entry point for `kb_dir`, or None."""
-    return _SHARED.get(str(Path(kb_dir).resolve()))
+    """The KnowledgeBase opened by this process's entry point for `kb_dir`, or None. While the
+    entry point is still opening it, wait for it (and raise what the open raised)."""
+    key = str(Path(kb_dir).resolve())
+    opening = _OPENING.get(key)
+    if opening is not None:
+        opening.done.wait()
+        if opening.error is not None:
+            raise opening.error
+    return _SHARED.get(key)
 
 
 @dataclass
@@ -83,14 +110,26 @@ def open_and_serve(settings):
 
 
 def main() -> None:
-    """`python -m kb.api.app_process run SCRIPT [streamlit options]`."""
+    """`python -m kb.api.app_process run SCRIPT [streamlit options]`.
+
+    A store that another process holds fails here at once (exit 3). The knowledge base then
+    opens (the embedding model loads) and the API starts on a background thread while Streamlit
+    starts, so the page is up as soon as Streamlit is and the first question waits only for
+    what is left of the model load. Measured with `evals.bench.app`: see docs/PERFORMANCE.md."""
     from kb.settings import load_settings
 
+    settings = load_settings()
     try:
-        open_and_serve(load_settings())
+        if settings.store == "edge" and settings.shard_path.exists():
+            from kb.store.edge import ShardLock
+
+            probe = ShardLock(settings.shard_path)
+            probe.acquire()
+            probe.release()
     except KBError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(3) from None
+    _OPENING[str(settings.kb_dir.resolve())] = _Opening(settings)
     from streamlit.web.cli import main as streamlit_main
 
     sys.argv = ["streamlit", *sys.argv[1:]]

@@ -115,3 +115,44 @@ def test_app_process_main_opens_and_serves_then_runs_streamlit(tmp_path, hash_em
     assert seen["argv"] == ["streamlit", "run", "app/Ask.py", "--server.port", "1"]
     assert seen["kb"] is not None
     seen["kb"].close()
+
+
+def test_the_entry_point_opens_in_the_background_and_the_app_waits_for_it(tmp_path, monkeypatch):
+    """Streamlit starts while the model loads: shared_kb() waits for the background open and
+    returns its KB, or raises what the open raised (shown on the page)."""
+    import threading
+
+    from kb.api import app_process
+
+    gate = threading.Event()
+
+    def slow_embedder(settings):
+        gate.wait(30)  # the model "loading"
+        return HashEmbedder()
+    monkeypatch.setattr("kb.service.open_embedder", slow_embedder)
+    def no_api(kb):
+        raise app_process.KBError("no API in this test")
+    monkeypatch.setattr(app_process, "serve_in_background", no_api)
+    settings = load_settings(kb_dir=tmp_path / "kb")
+    key = str((tmp_path / "kb").resolve())
+    monkeypatch.setitem(app_process._OPENING, key, app_process._Opening(settings))
+    got = []
+    waiter = threading.Thread(target=lambda: got.append(shared_kb(tmp_path / "kb")))
+    waiter.start()
+    waiter.join(0.3)
+    assert waiter.is_alive() and not got  # still loading: the app waits, it does not open a second KB
+    gate.set()
+    waiter.join(30)
+    try:
+        assert got and got[0] is app_process._SHARED[key]
+    finally:
+        got[0].close()
+        app_process._SHARED.pop(key, None)
+
+    def broken(settings):
+        raise ValueError("the model folder is empty")
+    monkeypatch.setattr("kb.service.open_embedder", broken)
+    other = tmp_path / "kb2"
+    monkeypatch.setitem(app_process._OPENING, str(other.resolve()), app_process._Opening(load_settings(kb_dir=other)))
+    with pytest.raises(ValueError, match="model folder is empty"):
+        shared_kb(other)

@@ -79,8 +79,9 @@ def kb_ingest(files: list[Path] | Path, embedder, count, **settings_over) -> tup
     _ = kb.store  # open the shard before the clock
     with Timer() as t:
         report = ingest_paths(kb, files if isinstance(files, list) else [files])
+    on = kb.settings.embed_section  # the texts exactly as ingest embedded them
     texts = [point_text(p.payload["title"], p.payload["text"],
-                          section_context(p.payload.get("heading_path", ""), p.payload["source_path"]))
+                        section_context(p.payload.get("heading_path", ""), p.payload["source_path"]) if on else "")
              for p in kb.store.scroll()]
     out = rates(t.seconds, report.chunks_embedded, report.pages, coverage(count(texts)))
     out.update(embed_seconds=round(report.embed_seconds, 2), optimise_seconds=round(report.optimise_seconds, 2),

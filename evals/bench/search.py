@@ -48,7 +48,7 @@ def base_data(n_queries: int) -> dict:
     from evals.paths import CORPUS
     from ingest.pipeline import ingest_paths
     from kb.embedder import SentenceTransformerEmbedder
-    from kb.mapping import point_text, section_context
+    from kb.mapping import point_text
     from kb.service import KnowledgeBase
     from kb.settings import load_settings
 
@@ -57,8 +57,7 @@ def base_data(n_queries: int) -> dict:
     kb = KnowledgeBase(load_settings(kb_dir=tempfile.mkdtemp(prefix="bench-base-"), embedder="hash"))
     ingest_paths(kb, [CORPUS])
     payloads = [p.payload for p in kb.store.scroll()]
-    texts = [point_text(p["title"], p["text"], section_context(p.get("heading_path", ""), p["source_path"]))
-             for p in payloads]
+    texts = [point_text(p["title"], p["text"]) for p in payloads]  # as ingest embeds them by default
     vectors = emb.embed(texts)
     questions = [c.question for c in load_cases()][:n_queries]
     data = {"payloads": payloads, "texts": texts, "vectors": vectors, "questions": questions,

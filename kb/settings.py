@@ -139,7 +139,8 @@ SETTINGS: tuple[Setting, ...] = (
             "bulletin summarises ranks first (1 turns it off; 0.8 tuned on the golden dev set)."),
     Setting("bulletin_half_life", 4.0, "KB_BULLETIN_HALF_LIFE",
             "Hybrid search: bulletin items also weigh 0.5 ** (age / this), the age in years before the "
-            "library's newest bulletin, so old news ranks below newer items and guidance (0 turns it off)."),
+            "library's newest bulletin, so old news ranks below newer items and guidance (0 turns it off; "
+            "it applies while bulletin_weight is below 1, and not to questions that name a year)."),
     Setting("boilerplate_weight", 0.8, "KB_BOILERPLATE_WEIGHT",
             "Hybrid search: chunks whose own section is Purpose, Scope, Background, Summary of changes... "
             "are scaled by this, as they name every topic of a document and answer none in detail (1 = off)."),

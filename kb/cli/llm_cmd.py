@@ -46,6 +46,9 @@ def serve(
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _stop)
+    # Ctrl-C too, explicitly: a process started from a background job of a non-interactive shell
+    # inherits SIGINT as ignored, and Python then installs no KeyboardInterrupt handler.
+    signal.signal(signal.SIGINT, _stop)
     info = {"base_url": server.base_url, "model": server.alias, "model_path": str(server.model_path),
             "load_seconds": round(server.load_seconds or 0.0, 2), "log": str(server.log_path)}
     try:

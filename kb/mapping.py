@@ -32,7 +32,9 @@ def point_text(title: str, chunk_text: str, section: str = "") -> str:
     guesses in long plain-text papers are noisy. Only where headings are marked up
     (title+marked-section): golden .758 -> .789, and .853 with the authority priors (.842
     without the section); COVID-QA (plain text) unchanged. A richer prefix (type, topics, three
-    heading levels) was worse: golden .768, COVID-QA .799.
+    heading levels) was worse: golden .768, COVID-QA .799. Ingest passes a section only with
+    `embed_section` on, which is off by default: in the golden gate one stale question lost its
+    "guidance has changed" warning with it (docs/RETRIEVAL.md).
     """
     return f"{title}\n{section}\n{chunk_text}" if section else f"{title}\n{chunk_text}"
 

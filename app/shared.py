@@ -55,12 +55,10 @@ class KbLoader:
 
             kb = shared_kb(self.kb_dir)  # `kb app`: one KB for app + API, already open
             config = load_settings(kb_dir=self.kb_dir)
-            if kb is None and config.store == "edge" and config.shard_path.exists():
-                from kb.store.edge import ShardLock
+            if kb is None:
+                from kb.store import check_store_free
 
-                probe = ShardLock(config.shard_path)  # a locked store fails at once, before the model loads
-                probe.acquire()
-                probe.release()
+                check_store_free(config)  # a locked store fails at once, before the model loads
             kb = kb or KnowledgeBase.open(config)
             kb.embedder.embed_query("warm up")  # load the model now, not on the first question
             _ = kb.store

@@ -26,10 +26,10 @@ from kb.fusion import (
 )
 from kb.mapping import point_text, section_context
 from kb.records import SearchFilters
-from kb.retrieval import to_point_filter
+from kb.retrieval import HybridRetriever, RetrievalConfig, to_point_filter
 from kb.sentences import split_sentences
 from kb.sparse import sparse_query
-from kb.store import DENSE, SPARSE
+from kb.store import DENSE, SPARSE, StoredPoint
 
 KS = (1, 3, 5, 10)
 DEPTH = 100
@@ -148,35 +148,20 @@ def run_one(lab: LabSet, sent_depth: int = 30, maxsim: bool = True) -> dict[str,
             adaptive_convex_fusion(q.dense[:30], q.sparse_x[:30], 1.5), key=lambda x: -x[1] * (
                 b if lab.payloads[x[0]].get("doc_type") == "bulletin" and x[1] > 0 else 1.0))]) \
             if lab.queries and lab.queries[0].sparse_x else {}
-    # Priors on the fused score: bulletin items decay with age (relative to the newest bulletin in
-    # the set), and boilerplate sections (Purpose, Scope, Summary of changes...) weigh a little less.
+    # The shipped authority priors (`HybridRetriever.authority`) at other settings: bulletin items
+    # decay with age (before the set's newest bulletin) and boilerplate sections weigh less.
     import datetime as dt
-    import re
 
     pubs = [dt.date.fromisoformat(p["published"]) for p in lab.payloads.values()
             if p.get("doc_type") == "bulletin" and p.get("published")]
-    newest = max(pubs) if pubs else None
-    boiler = re.compile(r"^[\d.\s]*(purpose|scope|introduction|background|summary of changes.*|what changed.*|"
-                        r"about this .*|contents|overview)$", re.I)
-
-    def weight(pay, base, half_life, boil):
-        w = 1.0
-        if pay.get("doc_type") == "bulletin":
-            w = base
-            if half_life and newest and pay.get("published"):
-                age = (newest - dt.date.fromisoformat(pay["published"])).days / 365.25
-                w *= 0.5 ** (age / half_life)
-        if boil < 1 and boiler.match((pay.get("heading_path") or "").split(" > ")[-1].strip()):
-            w *= boil
-        return w
+    newest = _NewestBulletin(max(pubs) if pubs else None)
 
     def priors(q, base=0.8, half_life=0.0, boil=1.0, years=False):
-        if years and re.search(r"\b(19|20)\d{2}\b", q.text):
-            half_life = 0.0  # the question names a year: no recency decay (kb.retrieval does this)
+        cfg = RetrievalConfig(bulletin_weight=base, bulletin_half_life=half_life, boilerplate_weight=boil)
         f = adaptive_convex_fusion(q.dense[:30], q.sparse[:30], 1.5)
-        order = {p: i for i, (p, _) in enumerate(f)}
-        f = [(p, s * weight(lab.payloads[p], base, half_life, boil) if s > 0 else s) for p, s in f]
-        return [p for p, _ in sorted(f, key=lambda x: (-x[1], order[x[0]]))]
+        points = {p: StoredPoint(p, s, lab.payloads[p]) for p, s in f}
+        # `years`: the shipped rule, no recency decay when the question names a year
+        return [p for p, _ in HybridRetriever(None, None, newest, cfg).authority(f, points, q.text if years else "")]
     r["prior bulletin x0.8 (current)"] = score(lab, lambda q: priors(q))
     for hl in (2.0, 4.0, 8.0):
         r[f"prior bulletin x0.8 half-life {hl}y"] = score(lab, lambda q, hl=hl: priors(q, half_life=hl))
@@ -209,20 +194,32 @@ def run_one(lab: LabSet, sent_depth: int = 30, maxsim: bool = True) -> dict[str,
         return [p for p, _ in convex_combination([mixed, q.sparse[:30]], [0.6, 0.4])]
     r["maxsim-blended dense, convex"] = score(lab, maxsim_as_dense)
 
-    def authority(q, beta, w=0.0):
+    def authority_maxsim(q, beta, w=0.25):
         f = adaptive_convex_fusion(q.dense[:30], q.sparse[:30], 1.5)
-        if w:
-            top = f[:sent_depth]
-            ms = min_max([cache.maxsim(p, q.vector) for p, _ in top])
-            fs = min_max([s for _, s in top])
-            f = [(p, fs[i] + w * ms[i]) for i, (p, _) in enumerate(top)] + [(p, -1.0) for p, _ in f[sent_depth:]]
+        top = f[:sent_depth]
+        ms = min_max([cache.maxsim(p, q.vector) for p, _ in top])
+        fs = min_max([s for _, s in top])
+        f = [(p, fs[i] + w * ms[i]) for i, (p, _) in enumerate(top)] + [(p, -1.0) for p, _ in f[sent_depth:]]
         f = [(p, s * (beta if lab.payloads[p].get("doc_type") == "bulletin" and s > 0 else 1.0)) for p, s in f]
         return [p for p, _ in sorted(f, key=lambda x: -x[1])]
     for beta in (0.9, 0.8, 0.7):
-        r[f"authority bulletin x{beta}"] = score(lab, lambda q, b=beta: authority(q, b))
-        r[f"authority x{beta} + maxsim 0.25"] = score(lab, lambda q, b=beta: authority(q, b, 0.25))
+        r[f"authority bulletin x{beta}"] = score(lab, lambda q, b=beta: priors(q, base=b, boil=1.0))
+        r[f"authority x{beta} + maxsim 0.25"] = score(lab, lambda q, b=beta: authority_maxsim(q, b))
     _report(lab, r, t0)
     return r
+
+
+class _NewestBulletin:
+    """The two catalog calls of the bulletin age prior, answered from the lab set's payloads."""
+
+    def __init__(self, newest) -> None:
+        self.newest = newest
+
+    def documents_stamp(self) -> tuple:
+        return ()
+
+    def newest_published(self, doc_type: str):
+        return self.newest
 
 
 def _report(lab: LabSet, r: dict, t0: float) -> None:
@@ -235,8 +232,9 @@ def _report(lab: LabSet, r: dict, t0: float) -> None:
 
 
 def _section(p: dict, levels: int = 2) -> str:
-    parts = [h for h in (p.get("heading_path") or "").split(" > ") if h]
-    return " > ".join(parts[-levels:])
+    """The section path's last `levels` headings, whatever the source (`section_context` without
+    its plain-text rule)."""
+    return section_context(p.get("heading_path", ""), "", levels)
 
 
 # What the embedder and BM25 see for a chunk. "title+marked-section" is what ingest stores

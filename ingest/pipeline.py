@@ -369,7 +369,7 @@ class Ingestor:
 
     def _section(self, heading_path: str, source_path: str) -> str:
         """The section that goes into the embedded text, when `embed_section` is on."""
-        return section_context(heading_path, source_path) if getattr(self.settings, "embed_section", False) else ""
+        return section_context(heading_path, source_path) if self.settings.embed_section else ""
 
     def _embed_and_store(self, batch: list[_Work], report: IngestReport) -> None:
         texts: list[str] = []

@@ -250,8 +250,10 @@ class HybridRetriever:
         cfg = self.config
         if cfg.bulletin_weight >= 1 and cfg.boilerplate_weight >= 1:
             return ranked
-        dated = bool(_YEAR.search(query))
-        newest = self._newest_bulletin() if cfg.bulletin_half_life and cfg.bulletin_weight < 1 and not dated else None
+        decay = bool(cfg.bulletin_half_life) and cfg.bulletin_weight < 1 and not _YEAR.search(query)
+        # The catalog is asked (one small query) only when a bulletin item is among the candidates.
+        bulletins = decay and any(points[pid].payload.get("doc_type") == "bulletin" for pid, _ in ranked)
+        newest = self._newest_bulletin() if bulletins else None
 
         def weight(payload: dict) -> float:
             w = 1.0

@@ -117,15 +117,11 @@ def main() -> None:
     starts, so the page is up as soon as Streamlit is and the first question waits only for
     what is left of the model load. Measured with `evals.bench.app`: see docs/PERFORMANCE.md."""
     from kb.settings import load_settings
+    from kb.store import check_store_free
 
     settings = load_settings()
     try:
-        if settings.store == "edge" and settings.shard_path.exists():
-            from kb.store.edge import ShardLock
-
-            probe = ShardLock(settings.shard_path)
-            probe.acquire()
-            probe.release()
+        check_store_free(settings)
     except KBError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(3) from None

@@ -136,9 +136,10 @@ def new_conversation() -> None:
     st.session_state.pop(EDITING, None)
 
 
-def sidebar_conversations(kb, current) -> None:
-    """"New conversation" and the user's past conversations (newest first)."""
-    with st.sidebar:
+def sidebar_conversations(kb, current, where=None) -> None:
+    """"New conversation" and the user's past conversations (newest first), in `where` (a
+    sidebar container) or at the end of the sidebar."""
+    with where if where is not None else st.sidebar:
         st.subheader("Conversations")
         if st.button("New conversation", key="new_conversation", icon=":material/add:"):
             new_conversation()

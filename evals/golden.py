@@ -163,7 +163,7 @@ def corpus_fingerprint(corpus: Path = CORPUS, **params) -> str:
 
 
 # Code outside ingest/ that decides what a stored chunk is: its embedded and BM25 text, its vector.
-_STORED_TEXT_CODE = ("kb/mapping.py", "kb/embedder.py", "kb/sparse.py")
+_STORED_TEXT_CODE = ("kb/mapping.py", "kb/embedder.py", "kb/bert.py", "kb/sparse.py")
 
 
 def ingest_code_fingerprint() -> str:

@@ -94,12 +94,12 @@ class SentenceTransformerEmbedder(Embedder):
     """A local sentence-transformers model on the CPU, loaded from a directory (never a hub).
 
     A model that is a plain Transformer -> mean Pooling -> Normalize stack (all-MiniLM-L6-v2, the
-    default, is) runs on `transformers` directly (`MeanPooledModel`): the same tokenizer, forward
-    pass, pooling and normalisation as sentence-transformers, without importing it. That import
-    (scikit-learn, scipy and its backends) took 6.5 of the 9.6 s it took to load the model, and
-    every start of `kb app`, `kb ask` and the API paid it. Vectors match sentence-transformers to
-    3e-8 (float rounding; tests/kb/test_embedder.py). Any other model loads through
-    sentence-transformers as before.
+    default, is) runs without sentence-transformers (`MeanPooledModel`): the same tokenizer,
+    forward pass, pooling and normalisation. Its import (scikit-learn, scipy and its backends)
+    took 6.5 of the 9.6 s it took to load the model; a plain BERT also skips `transformers`
+    (`kb.bert.TorchBert`: 3.6 s to 1.6 s), so `kb app`, `kb ask` and the API start that much
+    sooner. Vectors match sentence-transformers to 2e-7 (float rounding; tests/kb/test_embedder.py).
+    Any other model loads through sentence-transformers as before.
     """
 
     def __init__(self, model_dir: str | Path | None = None, batch_size: int = 32) -> None:
@@ -182,19 +182,36 @@ def mean_pooled_config(path: Path) -> dict | None:
 
 
 class MeanPooledModel:
-    """Transformer -> mean pooling over the attention mask -> L2 normalisation, on `transformers`,
-    batched as sentence-transformers batches (longest texts first, `np.argsort` of -len)."""
+    """Transformer -> mean pooling over the attention mask -> L2 normalisation, batched as
+    sentence-transformers batches (longest texts first, `np.argsort` of -len). A plain BERT (the
+    packaged model) runs on `kb.bert.TorchBert`, without importing `transformers`; any other
+    architecture on `transformers.AutoModel`."""
 
     def __init__(self, path: Path, max_seq_length: int, lower_case: bool = False) -> None:
-        from transformers import AutoModel, AutoTokenizer
+        from kb.bert import TorchBert
 
         self.max_seq_length = max_seq_length
         self._lower = lower_case
-        self._tok = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-        self._net = AutoModel.from_pretrained(str(path), local_files_only=True).eval()
+        if TorchBert.supports(path):
+            self._bert = TorchBert(path, max_seq_length)
+            self._dim = self._bert.hidden_size
+        else:
+            from transformers import AutoModel, AutoTokenizer
+
+            self._bert = None
+            self._tok = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+            self._net = AutoModel.from_pretrained(str(path), local_files_only=True).eval()
+            self._dim = int(self._net.config.hidden_size)
 
     def get_embedding_dimension(self) -> int:
-        return int(self._net.config.hidden_size)
+        return self._dim
+
+    def _hidden(self, batch: list[str]):
+        if self._bert is not None:
+            return self._bert.hidden(batch)
+        feats = self._tok(batch, padding=True, truncation="longest_first", return_tensors="pt",
+                          max_length=self.max_seq_length)
+        return self._net(**feats).last_hidden_state, feats["attention_mask"]
 
     def encode(self, texts: Sequence[str], batch_size: int = 32, **_ignored):
         """A float32 array of unit vectors, one row per text (`_ignored`: sentence-transformers'
@@ -213,10 +230,8 @@ class MeanPooledModel:
                 batch = [texts[i].strip() for i in idx]
                 if self._lower:
                     batch = [t.lower() for t in batch]
-                feats = self._tok(batch, padding=True, truncation="longest_first", return_tensors="pt",
-                                  max_length=self.max_seq_length)
-                tokens = self._net(**feats).last_hidden_state
-                mask = feats["attention_mask"].unsqueeze(-1).to(tokens.dtype)
+                tokens, attention = self._hidden(batch)
+                mask = attention.unsqueeze(-1).to(tokens.dtype)
                 pooled = (tokens * mask).sum(1) / torch.clamp(mask.sum(1), min=1e-9)
                 out[idx] = torch.nn.functional.normalize(pooled, p=2, dim=1).numpy()
         return out

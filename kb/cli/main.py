@@ -259,7 +259,6 @@ def app_cmd(
 ) -> None:
     """Start the Streamlit app (Ask, Library, Curate, Evals, Bulletin), with the API and MCP in the same process."""
     import os
-    import subprocess
 
     from kb.cli.common import settings_for
 
@@ -289,10 +288,35 @@ def app_cmd(
         typer.echo(f"The app process also serves the API on http://{settings.api_host}:{settings.api_port}/v1 "
                    "and MCP on /mcp (--no-api: not)")
     started = time.time()
+    raise typer.Exit(_run_app(cmd, env, started))
+
+
+def _run_app(cmd: list[str], env: dict, started: float) -> int:
+    """Run the app process until it ends. SIGTERM and SIGHUP (a service manager stopping `kb app`)
+    are passed on to it, and so is Ctrl+C when only this process got it: stopping `kb app` never
+    leaves the app running, holding the store's lock, without its parent."""
+    import signal
+    import subprocess
+
+    proc = subprocess.Popen(cmd, env=env)
+    forwarded = {sig: signal.signal(sig, lambda signum, _frame: proc.send_signal(signum))
+                 for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
-        raise typer.Exit(subprocess.call(cmd, env=env))
+        return proc.wait()
     except KeyboardInterrupt:
+        try:  # from a terminal the app got the same Ctrl+C and is stopping
+            proc.wait(timeout=3)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
         typer.echo(f"stopped after {time.time() - started:.0f}s")
+        return proc.wait()
+    finally:
+        for sig, previous in forwarded.items():
+            signal.signal(sig, previous)
 
 
 def main() -> None:  # console-script entry point

@@ -42,6 +42,20 @@ def test_ask_answers_with_citations(app_env):
     assert any("/Library?doc=" in code and not code.startswith("[") for code in codes)  # plain text
 
 
+def test_an_answer_is_drawn_in_the_run_that_asked_it_once_and_listed_at_once(app_env):
+    """The run that asked draws the turn in place (no st.rerun per answer: it cost ~0.9 s in the
+    browser): exactly once, with the sidebar already listing the new conversation; the next run
+    draws it from the history, still once."""
+    at = _ask(QUESTION)
+    assert sum(m.name == "user" for m in at.chat_message) == 1
+    assert sum(m.name == "assistant" for m in at.chat_message) == 1
+    assert any(b.label.startswith(QUESTION) for b in at.sidebar.button)  # the conversation just started
+    assert at.button(key="edit_0") and at.feedback(key="fb_0") is not None
+    at.run()  # the next run (any click) draws the same turn from the history
+    assert not at.exception
+    assert sum(m.name == "assistant" for m in at.chat_message) == 1
+
+
 def test_ask_refuses_off_topic(app_env):
     at = _ask("What is the recipe for a Victoria sponge cake?")
     answer = at.session_state["ask_history"][0]["answer"]

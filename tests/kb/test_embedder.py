@@ -63,8 +63,9 @@ def test_a_query_on_one_thread_gives_the_batch_vector_and_restores_the_threads()
 
 
 def test_the_default_model_runs_without_sentence_transformers_and_matches_it(tmp_path):
-    """The packaged model loads on `transformers` directly (no sentence-transformers import, the
-    slow part of every start) and gives sentence-transformers' vectors to float rounding."""
+    """The packaged model runs on kb.bert.TorchBert (neither sentence-transformers nor
+    transformers is imported: they were most of every start) and gives sentence-transformers'
+    vectors to float rounding."""
     import shutil
 
     import numpy as np
@@ -79,6 +80,7 @@ def test_the_default_model_runs_without_sentence_transformers_and_matches_it(tmp
 
     emb = SentenceTransformerEmbedder()
     assert isinstance(emb._model, MeanPooledModel) and emb.dim == 384 and emb.max_seq_length == 256
+    assert emb._model._bert is not None  # the plain-torch BERT, not transformers.AutoModel
     texts = ["  Hepatitis B booster after a needlestick injury.  ", "PEP", "",
              "Lone workers check in every two hours. " * 80]  # spaces, one word, empty, past 256 tokens
     ours = np.asarray(emb.embed(texts))

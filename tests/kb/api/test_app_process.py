@@ -86,7 +86,15 @@ def test_kb_app_starts_streamlit_through_the_app_process(tmp_path, monkeypatch, 
     from kb.cli import app
 
     calls = []
-    monkeypatch.setattr(subprocess, "call", lambda cmd, env: calls.append(cmd) or 0)
+
+    class FakeProcess:
+        def __init__(self, cmd, env):
+            calls.append(cmd)
+
+        def wait(self, timeout=None):
+            return 0
+
+    monkeypatch.setattr(subprocess, "Popen", FakeProcess)
     result = CliRunner().invoke(app, ["app", "--kb-dir", str(tmp_path / "kb"), "--port", "18999", *flag])
     assert result.exit_code == 0, result.output
     (cmd,) = calls
@@ -156,3 +164,52 @@ def test_the_entry_point_opens_in_the_background_and_the_app_waits_for_it(tmp_pa
     monkeypatch.setitem(app_process._OPENING, str(other.resolve()), app_process._Opening(load_settings(kb_dir=other)))
     with pytest.raises(ValueError, match="model folder is empty"):
         shared_kb(other)
+
+
+def test_stopping_kb_app_stops_the_app_process_too(tmp_path):
+    """SIGTERM to `kb app` (a service manager stopping it) is passed on: the app process does not
+    run on without its parent, holding the store's lock."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    child = ("import signal, sys, time, pathlib\n"
+             f"p = pathlib.Path({str(tmp_path)!r})\n"
+             "signal.signal(signal.SIGTERM, lambda *a: (p.joinpath('got-term').write_text('1'), sys.exit(0)))\n"
+             "p.joinpath('child-up').write_text('1')\n"
+             "time.sleep(60)\n")
+    parent = subprocess.Popen([sys.executable, "-c",
+                               "import sys, time\nfrom kb.cli.main import _run_app\n"
+                               f"sys.exit(_run_app([sys.executable, '-c', {child!r}], None, time.time()))"])
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "child-up").exists():
+        assert time.monotonic() < deadline and parent.poll() is None
+        time.sleep(0.05)
+    parent.send_signal(signal.SIGTERM)
+    assert parent.wait(timeout=30) == 0  # the app's own exit code, after it stopped
+    assert (tmp_path / "got-term").read_text() == "1"
+
+
+def test_the_app_gets_the_kb_before_the_api_has_started(tmp_path, hash_embedder, monkeypatch):
+    """The first question waits for the KB, not for uvicorn, FastAPI and MCP to import."""
+    import threading
+
+    from kb.api import app_process
+
+    gate = threading.Event()
+
+    def slow_api(kb):
+        gate.wait(30)
+        raise app_process.KBError("no API in this test")
+    monkeypatch.setattr(app_process, "serve_in_background", slow_api)
+    key = str((tmp_path / "kb").resolve())
+    opening = app_process._Opening(load_settings(kb_dir=tmp_path / "kb"))
+    monkeypatch.setitem(app_process._OPENING, key, opening)
+    try:
+        kb = shared_kb(tmp_path / "kb")
+        assert kb is app_process._SHARED[key] and not gate.is_set()  # the API is still "starting"
+    finally:
+        gate.set()
+        app_process._SHARED.pop(key, None)
+    kb.close()

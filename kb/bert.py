@@ -1,0 +1,101 @@
+"""A BERT encoder's forward pass in plain torch, for the packaged all-MiniLM-L6-v2.
+
+`transformers` costs about 3.5 s to import and build a model (its lazy imports, the config
+machinery, `from_pretrained`), and every start of `kb app`, `kb ask` and the API paid it before
+the first question could be answered. The model itself is six standard BERT layers: this module
+reads its `model.safetensors` and `tokenizer.json` (the same fast tokenizer `transformers` wraps)
+and computes the same last hidden state. The embedder uses it when the model folder is a plain
+absolute-position, GELU BERT (`TorchBert.supports`), and `transformers` otherwise.
+Vectors match sentence-transformers to float rounding (tests/kb/test_embedder.py).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+
+class TorchBert:
+    """Tokenizer plus encoder: `hidden(texts)` -> (last_hidden_state, attention_mask)."""
+
+    @staticmethod
+    def supports(path: Path) -> bool:
+        try:
+            cfg = json.loads((path / "config.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+        return (
+            cfg.get("model_type") == "bert"
+            and cfg.get("position_embedding_type", "absolute") == "absolute"
+            and cfg.get("hidden_act") == "gelu"
+            and (path / "model.safetensors").is_file()
+            and (path / "tokenizer.json").is_file()
+        )
+
+    def __init__(self, path: Path, max_seq_length: int) -> None:
+        import torch
+        from safetensors.torch import load_file
+        from tokenizers import Tokenizer
+
+        cfg = json.loads((path / "config.json").read_text(encoding="utf-8"))
+        self.hidden_size = int(cfg["hidden_size"])
+        self.heads = int(cfg["num_attention_heads"])
+        self.layers = int(cfg["num_hidden_layers"])
+        self.eps = float(cfg.get("layer_norm_eps", 1e-12))
+        self._tok = Tokenizer.from_file(str(path / "tokenizer.json"))
+        self._tok.enable_truncation(max_seq_length)  # the file's own settings (128, fixed) are not used
+        self._tok.enable_padding(pad_id=int(cfg.get("pad_token_id", 0)))
+        weights = load_file(str(path / "model.safetensors"))
+        self._w = {k.removeprefix("bert."): v.to(torch.float32) for k, v in weights.items()}
+        missing = [k for k in self._names() if k not in self._w]
+        if missing:
+            raise ValueError(f"{path / 'model.safetensors'}: not a BERT checkpoint (no {missing[0]})")
+
+    def _names(self) -> list[str]:
+        names = ["embeddings.word_embeddings.weight", "embeddings.position_embeddings.weight",
+                 "embeddings.token_type_embeddings.weight", "embeddings.LayerNorm.weight",
+                 "embeddings.LayerNorm.bias"]
+        for i in range(self.layers):
+            p = f"encoder.layer.{i}."
+            names += [p + s + t for s in ("attention.self.query.", "attention.self.key.", "attention.self.value.",
+                                          "attention.output.dense.", "attention.output.LayerNorm.",
+                                          "intermediate.dense.", "output.dense.", "output.LayerNorm.")
+                      for t in ("weight", "bias")]
+        return names
+
+    def tokenize(self, texts: list[str]):
+        import torch
+
+        enc = self._tok.encode_batch(texts)
+        ids = torch.tensor([e.ids for e in enc], dtype=torch.long)
+        mask = torch.tensor([e.attention_mask for e in enc], dtype=torch.long)
+        return ids, mask
+
+    def hidden(self, texts: list[str]):
+        """The last hidden state (batch, tokens, hidden) and the attention mask (batch, tokens)."""
+        from torch.nn.functional import gelu, layer_norm, linear, scaled_dot_product_attention
+
+        w, eps, h = self._w, self.eps, self.hidden_size
+        ids, mask = self.tokenize(texts)
+        n, length = ids.shape
+        x = (w["embeddings.word_embeddings.weight"][ids]
+             + w["embeddings.position_embeddings.weight"][:length].unsqueeze(0)
+             + w["embeddings.token_type_embeddings.weight"][0])
+        x = layer_norm(x, (h,), w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], eps)
+        keep = mask.bool()[:, None, None, :]  # (batch, 1, 1, tokens): padding is never attended to
+        d = h // self.heads
+        for i in range(self.layers):
+            p = f"encoder.layer.{i}."
+
+            q, k, v = (linear(x, w[p + f"attention.self.{m}.weight"], w[p + f"attention.self.{m}.bias"])
+                       .view(n, length, self.heads, d).transpose(1, 2) for m in ("query", "key", "value"))
+            ctx = scaled_dot_product_attention(q, k, v, attn_mask=keep, scale=1.0 / math.sqrt(d))
+            ctx = ctx.transpose(1, 2).reshape(n, length, h)
+            attn = linear(ctx, w[p + "attention.output.dense.weight"], w[p + "attention.output.dense.bias"])
+            x = layer_norm(attn + x, (h,), w[p + "attention.output.LayerNorm.weight"],
+                           w[p + "attention.output.LayerNorm.bias"], eps)
+            inter = gelu(linear(x, w[p + "intermediate.dense.weight"], w[p + "intermediate.dense.bias"]))
+            out = linear(inter, w[p + "output.dense.weight"], w[p + "output.dense.bias"])
+            x = layer_norm(out + x, (h,), w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], eps)
+        return x, mask

@@ -59,6 +59,8 @@ class IngestReport:
     pages: int = 0
     seconds: float = 0.0
     embed_seconds: float = 0.0
+    sentences_embedded: int = 0  # evidence sentences embedded ahead for asks (sentence_vectors)
+    sentence_seconds: float = 0.0
     optimise_seconds: float = 0.0
     run_id: str = ""
     doc_ids: list[str] = field(default_factory=list)
@@ -79,6 +81,8 @@ class IngestReport:
             "pages": self.pages,
             "seconds": round(self.seconds, 2),
             "embed_seconds": round(self.embed_seconds, 2),
+            "sentences_embedded": self.sentences_embedded,
+            "sentence_seconds": round(self.sentence_seconds, 2),
             "optimise_seconds": round(self.optimise_seconds, 2),
             "run_id": self.run_id,
             "repaired": self.repaired,
@@ -390,11 +394,28 @@ class Ingestor:
         report.chunks_embedded += len(texts)
         for w, v in zip(owners, vectors, strict=True):
             w.vectors.append(v)
+        sentences = self._evidence_texts(batch) if self.settings.sentence_vectors else []
         self._wait_stored()  # one batch in the writer at a time: documents commit in order
         if self._writer is None:
             self._store_batch(batch, report)
         else:
             self._storing = self._writer.submit(self._store_batch, batch, report)
+        if sentences:  # while the writer stores the batch
+            t0 = time.perf_counter()
+            try:
+                report.sentences_embedded += self.embedder.precompute(sentences)
+            except Exception:  # noqa: BLE001 - a cache: an ask embeds what is missing
+                pass
+            report.sentence_seconds += time.perf_counter() - t0
+
+    def _evidence_texts(self, batch: list[_Work]) -> list[str]:
+        """The texts `kb.ask.select` embeds for these chunks' sentences, to embed once, now."""
+        if getattr(self.embedder, "persistent", None) is None:
+            return []
+        from kb.ask.select import chunk_evidence, sentence_text
+
+        return [sentence_text(d.heading_path, s.text) for w in batch for d in w.drafts
+                for s in chunk_evidence(d.text, d.heading_path, _title(w))]
 
     def _wait_stored(self) -> None:
         if self._storing is not None:

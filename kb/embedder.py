@@ -47,7 +47,19 @@ class Embedder(ABC):
 
     # An LRU of text -> vector for texts that recur across calls (the sentences of top chunks that
     # every ask embeds): a hit returns the vector computed the first time, so answers are the same.
+    # Behind it, when set, the on-disk sentence vectors that ingest wrote (kb.vector_cache).
     cache_size: int = 100_000
+    persistent = None  # kb.vector_cache.VectorCache | None
+
+    def precompute(self, texts: Sequence[str]) -> int:
+        """Embed and keep on disk those of `texts` that are not there yet; the number embedded."""
+        if self.persistent is None or not texts:
+            return 0
+        stored = self.persistent.get(texts)
+        todo = [t for t in dict.fromkeys(texts) if t not in stored]
+        if todo:
+            self.persistent.put(zip(todo, self.embed(todo), strict=True))
+        return len(todo)
 
     def embed_cached(self, texts: Sequence[str]) -> list[list[float]]:
         """`embed`, remembering each text's vector (bounded LRU, thread-safe)."""
@@ -57,9 +69,14 @@ class Embedder(ABC):
         with lock:
             missing = list(dict.fromkeys(t for t in texts if t not in cache))
         if missing:
-            fresh = self.embed(missing)
+            stored = self.persistent.get(missing) if self.persistent is not None else {}
+            todo = [t for t in missing if t not in stored]
+            fresh = dict(zip(todo, self.embed(todo), strict=True)) if todo else {}
+            if fresh and self.persistent is not None:
+                self.persistent.put(fresh.items())
             with lock:
-                cache.update(zip(missing, fresh, strict=True))
+                cache.update(stored)
+                cache.update(fresh)
                 while len(cache) > self.cache_size:
                     cache.popitem(last=False)
         with lock:

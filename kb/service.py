@@ -47,6 +47,7 @@ class KnowledgeBase:
         self.catalog = catalog or open_catalog(settings)
         self._embedder = embedder
         self._store = store
+        self._vector_cache = None  # kb.vector_cache.VectorCache, when this KB attached one
         self._open_lock = threading.Lock()
 
     @classmethod
@@ -63,6 +64,11 @@ class KnowledgeBase:
         if self._store is not None:
             self._store.close()
             self._store = None
+        if self._vector_cache is not None:  # the embedder may live on (shared): without the cache
+            if self._embedder is not None and self._embedder.persistent is self._vector_cache:
+                self._embedder.persistent = None
+            self._vector_cache.close()
+            self._vector_cache = None
         self.catalog.close()
 
     # -------------------------------------------------------------- components
@@ -72,6 +78,12 @@ class KnowledgeBase:
         with self._open_lock:
             if self._embedder is None:
                 self._embedder = open_embedder(self.settings)
+                if self.settings.sentence_vectors and self._embedder.persistent is None:
+                    from kb.vector_cache import open_vector_cache
+
+                    self._vector_cache = open_vector_cache(self.settings.kb_dir, self._embedder.name,
+                                                           self._embedder.dim)
+                    self._embedder.persistent = self._vector_cache
             return self._embedder
 
     @property

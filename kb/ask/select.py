@@ -62,10 +62,14 @@ def _cos(a: list[float], b: list[float]) -> float:
 
 def is_heading_line(sentence: Sentence, hit: Hit) -> bool:
     """Headings repeated at the top of a chunk are not evidence."""
+    return _is_heading(sentence, hit.chunk.heading_path, hit.chunk.title)
+
+
+def _is_heading(sentence: Sentence, heading_path: str, title: str) -> bool:
     raw = " ".join(sentence.text.split())
     text = raw.rstrip(":")
-    parts = {p.strip() for p in hit.chunk.heading_path.split(" > ") if p.strip()}
-    if text in parts or text == hit.chunk.title:
+    parts = {p.strip() for p in heading_path.split(" > ") if p.strip()}
+    if text in parts or text == title:
         return True
     if raw.endswith(":"):  # a list's lead-in ("First-aid rooms should:") is evidence with its items
         return False
@@ -77,22 +81,31 @@ def tainted(hit: Hit) -> bool:
     return any(is_instruction(s.text) for s in split_sentences(hit.chunk.text))
 
 
+def chunk_evidence(text: str, heading_path: str, title: str) -> list[Sentence]:
+    """The sentences of a chunk that can be evidence (not headings, not fragments)."""
+    return [s for s in split_sentences(text) if len(s.text) >= 12 and not _is_heading(s, heading_path, title)]
+
+
+def sentence_text(heading_path: str, sentence: str) -> str:
+    """What is embedded for a sentence: its section heading, so "It must start within 72 hours"
+    keeps its context. Ingest embeds the same texts ahead (`sentence_vectors`)."""
+    return f"{heading_path.split(' > ')[-1]}: {sentence}"
+
+
 def evidence_sentences(hits: list[Hit]) -> tuple[list[tuple[int, Sentence]], list[int]]:
     sents, untrusted = [], []
     for i, hit in enumerate(hits):
         if tainted(hit):
             untrusted.append(i)
             continue
-        for s in split_sentences(hit.chunk.text):
-            if len(s.text) >= 12 and not is_heading_line(s, hit):
-                sents.append((i, s))
+        sents += [(i, s) for s in chunk_evidence(hit.chunk.text, hit.chunk.heading_path, hit.chunk.title)]
     return sents, untrusted
 
 
 def score_candidates(question: str, qv: list[float], hits: list[Hit], sents, embedder: Embedder) -> list[_Candidate]:
-    # Embed each sentence with its section heading, so "It must start within 72 hours" keeps context.
-    # Sentences of top chunks recur across questions: embed each once (`Embedder.embed_cached`).
-    vectors = embedder.embed_cached([f"{hits[i].chunk.heading_path.split(' > ')[-1]}: {s.text}" for i, s in sents])
+    # Each sentence is embedded with its section heading (`sentence_text`), once: ingest stored it
+    # ahead, or the first ask that needed it did (`Embedder.embed_cached`, kb.vector_cache).
+    vectors = embedder.embed_cached([sentence_text(hits[i].chunk.heading_path, s.text) for i, s in sents])
     missing = [i for i, h in enumerate(hits) if h.dense_score is None]
     extra = dict(zip(missing, embedder.embed_cached([hits[i].chunk.text for i in missing]), strict=True))
     chunk_sim = [h.dense_score if h.dense_score is not None else _cos(qv, extra[i]) for i, h in enumerate(hits)]

@@ -198,8 +198,8 @@ class RuleChecker:
         """Embeddings with an LRU cache: answers and checks reuse the same passages."""
         with self._lock:
             missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
-        if missing:
-            fresh = self.embedder.embed(missing)
+        if missing:  # through the embedder's cache, so spans embedded once are kept on disk too
+            fresh = getattr(self.embedder, "embed_cached", self.embedder.embed)(missing)
             with self._lock:
                 for t, v in zip(missing, fresh, strict=True):
                     self._cache[t] = v

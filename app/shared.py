@@ -60,8 +60,7 @@ class KbLoader:
 
                 check_store_free(config)  # a locked store fails at once, before the model loads
             kb = kb or KnowledgeBase.open(config)
-            kb.embedder.embed_query("warm up")  # load the model now, not on the first question
-            _ = kb.store
+            kb.warm_up()  # load the model now, not on the first question
             self.kb = kb
         except Exception as exc:  # noqa: BLE001 - shown on the page, not raised in a thread
             self.error = exc
@@ -69,6 +68,10 @@ class KbLoader:
     @property
     def ready(self) -> bool:
         return self.kb is not None or self.error is not None
+
+    def wait(self, seconds: float) -> bool:
+        self._thread.join(seconds)
+        return self.ready
 
 
 @st.cache_resource(show_spinner=False)
@@ -93,7 +96,9 @@ def get_kb() -> KnowledgeBase:
 def _wait_for_kb(title: str) -> KnowledgeBase:
     """The KnowledgeBase if it is open; otherwise a clear loading state that reruns when ready."""
     loader = _loader(str(settings().kb_dir.resolve()))
+    loader.wait(0.5)  # under `kb app` the KB is usually open already: no loading state, no extra run
     if loader.kb is not None:
+        _first_page_served()
         return loader.kb
     if loader.error is not None:
         st.title(title)
@@ -112,6 +117,14 @@ def _wait_for_kb(title: str) -> KnowledgeBase:
 
     _poll()
     st.stop()
+
+
+def _first_page_served() -> None:
+    """Under `kb app`, the API starts once a page has the KB (or after 10 s): its imports no
+    longer compete with the first page for the 2 cores (kb.api.app_process)."""
+    from kb.api.app_process import page_served
+
+    page_served()
 
 
 def auth_config() -> AuthConfig:

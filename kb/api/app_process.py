@@ -21,6 +21,14 @@ from kb.errors import KBError
 
 _SHARED: dict[str, object] = {}  # resolved kb_dir -> the KnowledgeBase this process serves
 _OPENING: dict[str, _Opening] = {}  # resolved kb_dir -> the open still running in the background
+_PAGE_SERVED = threading.Event()  # the app has handed the KB to a page (`page_served`)
+API_AFTER_PAGE_S = 10.0  # ... or this long after the KB opened, the API starts anyway
+API_GRACE_S = 3.0  # after the first page: Streamlit sends it from a thread that the imports starve
+
+
+def page_served() -> None:
+    """Called by the app when a page has the KB: `kb app` starts the API now."""
+    _PAGE_SERVED.set()
 
 
 class _Opening:
@@ -36,7 +44,7 @@ class _Opening:
 
     def _run(self) -> None:
         try:
-            open_and_serve(self._settings, on_open=self.opened.set)
+            open_and_serve(self._settings, on_open=self.opened.set, api_after=_PAGE_SERVED)
         except BaseException as exc:  # noqa: BLE001 - handed to the page by shared_kb()
             self.error = exc
             print(f"error: {exc}", file=sys.stderr)
@@ -94,9 +102,11 @@ def serve_in_background(kb, host: str | None = None, port: int | None = None) ->
     return BackgroundServer(f"http://{host}:{port}", server, thread)
 
 
-def open_and_serve(settings, on_open=None):
+def open_and_serve(settings, on_open=None, api_after: threading.Event | None = None):
     """Open the KB (taking the shard lock), register it for the app (then call `on_open()`), and
-    start the API; returns (kb, server|None)."""
+    start the API, under `kb app` once the first page has the KB (`api_after`, at most
+    API_AFTER_PAGE_S later): uvicorn, FastAPI and MCP take about 1.5 s of CPU to import, and the
+    first page no longer waits behind them. Returns (kb, server|None)."""
     from kb.service import KnowledgeBase
 
     kb = KnowledgeBase.open(settings)
@@ -104,7 +114,10 @@ def open_and_serve(settings, on_open=None):
     _SHARED[str(settings.kb_dir.resolve())] = kb
     if on_open is not None:
         on_open()
-    threading.Thread(target=kb.embedder.embed_query, args=("warm up",), daemon=True).start()
+    threading.Thread(target=kb.warm_up, daemon=True).start()
+    if api_after is not None:
+        if api_after.wait(API_AFTER_PAGE_S):
+            time.sleep(API_GRACE_S)  # while the first page goes out over the websocket
     try:
         running = serve_in_background(kb)
     except KBError as exc:  # the app still works; say why there is no API
@@ -118,9 +131,9 @@ def main() -> None:
     """`python -m kb.api.app_process run SCRIPT [streamlit options]`.
 
     A store that another process holds fails here at once (exit 3). The knowledge base then
-    opens (the embedding model loads) and the API starts on a background thread while Streamlit
-    starts, so the page is up as soon as Streamlit is and the first question waits only for
-    what is left of the model load. Measured with `evals.bench.app`: see docs/PERFORMANCE.md."""
+    opens (the embedding model loads) on a background thread while Streamlit starts, so the page
+    is up as soon as Streamlit is and the first question waits only for what is left of the
+    model load; the API starts on that thread a few seconds after the first page has the KB. Measured with `evals.bench.app`: see docs/PERFORMANCE.md."""
     from kb.settings import load_settings
     from kb.store import check_store_free
 

@@ -24,7 +24,7 @@ def serve_http(kb_dir, host: str | None, port: int | None, mcp: bool = True) -> 
         check_bind(settings.api_host, load_api_keys(settings))
         check_store_free(settings)
         _ = kb.store  # take the shard lock now: a second owner fails here with "in use by pid N"
-        kb.embedder.embed_query("warm up")
+        kb.warm_up()
         app = create_app(kb, mcp=mcp, host=settings.api_host)
         mode = "local mode, no key needed" if app.state.keys.local_mode else f"{len(app.state.keys.keys)} API key(s)"
         base = f"http://{settings.api_host}:{settings.api_port}"

@@ -114,6 +114,7 @@ def test_app_process_main_opens_and_serves_then_runs_streamlit(tmp_path, hash_em
     def fake_streamlit():
         seen["argv"] = list(sys.argv)
         seen["kb"] = shared_kb(tmp_path / "kb")
+        app_process.page_served()  # what the app does when a page has the KB: the API may start
 
     monkeypatch.setattr(streamlit.web.cli, "main", fake_streamlit)
     monkeypatch.setenv("KB_DIR", str(tmp_path / "kb"))
@@ -213,3 +214,30 @@ def test_the_app_gets_the_kb_before_the_api_has_started(tmp_path, hash_embedder,
         gate.set()
         app_process._SHARED.pop(key, None)
     kb.close()
+
+
+def test_under_kb_app_the_api_starts_once_a_page_has_the_kb(tmp_path, hash_embedder, monkeypatch):
+    import threading
+
+    from kb.api import app_process
+
+    started = threading.Event()
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(app_process, "serve_in_background",
+                        lambda kb: started.set() or SimpleNamespace(url="http://127.0.0.1:1"))
+    first_page = threading.Event()
+    result = []
+    worker = threading.Thread(target=lambda: result.append(
+        open_and_serve(load_settings(kb_dir=tmp_path / "kb"), api_after=first_page)))
+    worker.start()
+    try:
+        assert not started.wait(1.0)  # the KB is open, the API waits for the first page
+        first_page.set()
+        assert started.wait(10)
+        worker.join(10)
+    finally:
+        first_page.set()
+        worker.join(10)
+        if result:
+            result[0][0].close()

@@ -119,7 +119,7 @@ class SentenceTransformerEmbedder(Embedder):
     Any other model loads through sentence-transformers as before.
     """
 
-    def __init__(self, model_dir: str | Path | None = None, batch_size: int = 32) -> None:
+    def __init__(self, model_dir: str | Path | None = None, batch_size: int = 32, int8: bool = False) -> None:
         path = Path(model_dir) if model_dir else packaged_model_dir()
         if not (path / "config.json").is_file():
             raise ConfigError(
@@ -127,15 +127,21 @@ class SentenceTransformerEmbedder(Embedder):
                 "Set KB_EMBED_MODEL to a local model folder."
             )
         plain = mean_pooled_config(path)
+        if int8:
+            from kb.bert import TorchBert
+
+            if plain is None or not TorchBert.supports(path):
+                raise ConfigError(f"{path}: KB_EMBEDDER=int8 needs a plain BERT sentence-transformers model "
+                                  "(Transformer, mean Pooling, Normalize; model.safetensors, tokenizer.json).")
         if plain is not None:
             self._model = MeanPooledModel(path, int(plain.get("max_seq_length") or 512),
-                                          bool(plain.get("do_lower_case")))
+                                          bool(plain.get("do_lower_case")), int8=int8)
         else:
             from sentence_transformers import SentenceTransformer
 
             self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
         self._lock = threading.Lock()
-        self.name = path.name if model_dir else "all-MiniLM-L6-v2"
+        self.name = (path.name if model_dir else "all-MiniLM-L6-v2") + ("-int8" if int8 else "")
         dim_of = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         self.dim = int(dim_of())
         self.batch_size = batch_size
@@ -204,13 +210,13 @@ class MeanPooledModel:
     packaged model) runs on `kb.bert.TorchBert`, without importing `transformers`; any other
     architecture on `transformers.AutoModel`."""
 
-    def __init__(self, path: Path, max_seq_length: int, lower_case: bool = False) -> None:
+    def __init__(self, path: Path, max_seq_length: int, lower_case: bool = False, int8: bool = False) -> None:
         from kb.bert import TorchBert
 
         self.max_seq_length = max_seq_length
         self._lower = lower_case
         if TorchBert.supports(path):
-            self._bert = TorchBert(path, max_seq_length)
+            self._bert = TorchBert(path, max_seq_length, int8=int8)
             self._dim = self._bert.hidden_size
         else:
             from transformers import AutoModel, AutoTokenizer
@@ -381,6 +387,8 @@ def open_embedder(settings) -> Embedder:
             settings.embed_api_key,
             settings.embed_batch_size,
         )
+    if settings.embedder == "int8":
+        return SentenceTransformerEmbedder(settings.embed_model or None, settings.embed_batch_size, int8=True)
     if settings.embedder == "onnx-int8":
         return OnnxEmbedder(settings.embed_model or None, batch_size=settings.embed_batch_size)
     return SentenceTransformerEmbedder(settings.embed_model or None, settings.embed_batch_size)

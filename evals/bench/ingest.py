@@ -2,11 +2,13 @@
 llama-index pipeline, side by side in one process, plus re-ingest.
 
     nice -n 5 .venv/bin/python -m evals.bench.ingest [--datasets corpus,greenbook] [--copies 6]
-        [--embedders local] [--compare-encoders onnx-int8] [--no-naive] [--no-reingest]
+        [--embedders local] [--compare-encoders onnx-int8,int8] [--no-naive] [--no-reingest] [--no-chunks-only]
 
 Per dataset (corpus/ copied N times under new doc ids, at least 3,000 chunks; the 38 Green Book
 PDFs read in place from ../shared/data):
-- `kb` ingest into a fresh knowledge base (model loaded and store opened before the clock);
+- `kb` ingest into a fresh knowledge base (model loaded and store opened before the clock), as
+  shipped (`sentence_vectors` on: each chunk's evidence sentences are embedded too, for asks),
+  and "chunks only" (`sentence_vectors` off: the chunk vectors the encoder limit also computes);
 - the encoder limit: the same chunk texts encoded directly by that encoder, one call, with the
   best batch size of a sweep;
 - naive llama-index: SimpleDirectoryReader -> SentenceSplitter(256, 20) -> HuggingFaceEmbedding
@@ -63,8 +65,12 @@ def rates(seconds: float, chunks: int, pages: int, cov: dict) -> dict:
 
 def make_embedder(name: str):
     from kb.embedder import OnnxEmbedder, SentenceTransformerEmbedder
+    from kb.settings import load_settings
 
-    return OnnxEmbedder() if name == "onnx-int8" else SentenceTransformerEmbedder()
+    batch = load_settings().embed_batch_size  # as `kb ingest` builds it (16 by default)
+    if name == "onnx-int8":
+        return OnnxEmbedder(batch_size=batch)
+    return SentenceTransformerEmbedder(batch_size=batch, int8=name == "int8")
 
 
 def kb_ingest(files: list[Path] | Path, embedder, count, **settings_over) -> tuple[dict, list[str], object]:
@@ -73,18 +79,28 @@ def kb_ingest(files: list[Path] | Path, embedder, count, **settings_over) -> tup
     from kb.mapping import point_text, section_context
     from kb.service import KnowledgeBase
     from kb.settings import load_settings
+    from kb.vector_cache import open_vector_cache
 
     kb_dir = tempfile.mkdtemp(prefix="bench-ingest-")
     kb = KnowledgeBase(load_settings(kb_dir=kb_dir, **settings_over), embedder=embedder)
     _ = kb.store  # open the shard before the clock
-    with Timer() as t:
-        report = ingest_paths(kb, files if isinstance(files, list) else [files])
+    # as `kb ingest` runs it: with sentence_vectors on, evidence sentences go to the on-disk cache
+    embedder.persistent = open_vector_cache(kb.settings.kb_dir, embedder.name, embedder.dim) \
+        if kb.settings.sentence_vectors else None
+    try:
+        with Timer() as t:
+            report = ingest_paths(kb, files if isinstance(files, list) else [files])
+    finally:
+        if embedder.persistent is not None:
+            embedder.persistent.close()
+        embedder.persistent = None
     on = kb.settings.embed_section  # the texts exactly as ingest embedded them
     texts = [point_text(p.payload["title"], p.payload["text"],
                         section_context(p.payload.get("heading_path", ""), p.payload["source_path"]) if on else "")
              for p in kb.store.scroll()]
     out = rates(t.seconds, report.chunks_embedded, report.pages, coverage(count(texts)))
     out.update(embed_seconds=round(report.embed_seconds, 2), optimise_seconds=round(report.optimise_seconds, 2),
+               sentences_embedded=report.sentences_embedded, sentence_seconds=round(report.sentence_seconds, 2),
                failed=len(report.failed), load=t.load_after)
     return out, texts, kb
 
@@ -111,7 +127,8 @@ def _direct(embedder):
     from kb.embedder import SentenceTransformerEmbedder, packaged_model_dir
 
     model = None
-    if isinstance(embedder, SentenceTransformerEmbedder):  # the limit is sentence-transformers itself
+    if isinstance(embedder, SentenceTransformerEmbedder) and not embedder.name.endswith("-int8"):
+        # the fp32 limit is sentence-transformers itself
         from sentence_transformers import SentenceTransformer
 
         model = SentenceTransformer(str(packaged_model_dir()), device="cpu", local_files_only=True)
@@ -193,10 +210,12 @@ def main() -> None:
     parser.add_argument("--datasets", default="corpus,greenbook")
     parser.add_argument("--copies", type=int, default=6, help="copies of corpus/ (6 gives ~3,000 chunks)")
     parser.add_argument("--embedders", default="local", help="encoders that run the whole kb ingest")
-    parser.add_argument("--compare-encoders", default="onnx-int8",
+    parser.add_argument("--compare-encoders", default="onnx-int8,int8",
                         help="encoders timed on the same chunk texts only (encoder limit), beside fp32")
     parser.add_argument("--no-naive", action="store_true")
     parser.add_argument("--no-reingest", action="store_true")
+    parser.add_argument("--chunks-only", action=argparse.BooleanOptionalAction, default=True,
+                        help="also time kb ingest with sentence_vectors off (chunk vectors only)")
     args = parser.parse_args()
     count = token_counter()
     embedders = {name: make_embedder(name) for name in args.embedders.split(",")}
@@ -210,6 +229,12 @@ def main() -> None:
         row: dict = {"files": len(files)}
         print(f"== {ds}: {len(files)} files, load {load_avg()}", flush=True)
         for name, emb in embedders.items():
+            if args.chunks_only:  # the same ingest without the sentence vectors (sentence_vectors = false)
+                figures, _, other = kb_ingest(files, emb, count, sentence_vectors=False)
+                other.close()
+                shutil.rmtree(other.settings.kb_dir, ignore_errors=True)
+                row[f"kb[{name}] chunks only"] = figures
+                print(f"kb ingest [{name}] chunks only: {figures}", flush=True)
             figures, texts, kb = kb_ingest(files, emb, count)
             row[f"kb[{name}]"] = figures
             print(f"kb ingest [{name}]: {figures}", flush=True)
@@ -243,17 +268,22 @@ def ratios(row: dict, embedders: list[str]) -> dict:
     out = {}
     fp32 = row.get("encoder[local]")
     for name in embedders:
-        kb = row[f"kb[{name}]"]
-        if fp32:
-            out[f"kb[{name}] / fp32 encoder limit (chunks/s)"] = ratio(kb["chunks_per_s"], fp32["chunks_per_s"])
-        out[f"kb[{name}] / its encoder limit (chunks/s)"] = ratio(kb["chunks_per_s"], row[f"encoder[{name}]"]["chunks_per_s"])
-        naive = row.get("naive-llama-256")
-        if naive:
-            key = "pages_per_s" if kb["pages_per_s"] else "embedded_tokens_per_s"
-            out[f"kb[{name}] / naive llama-index 256 ({key})"] = ratio(kb[key], naive[key])
-    if fp32 and "encoder[onnx-int8]" in row:
-        out["onnx-int8 encoder / fp32 encoder (chunks/s)"] = ratio(row["encoder[onnx-int8]"]["chunks_per_s"],
-                                                                  fp32["chunks_per_s"])
+        for label in (f"kb[{name}]", f"kb[{name}] chunks only"):
+            kb = row.get(label)
+            if kb is None:
+                continue
+            if fp32:
+                out[f"{label} / fp32 encoder limit (chunks/s)"] = ratio(kb["chunks_per_s"], fp32["chunks_per_s"])
+            out[f"{label} / its encoder limit (chunks/s)"] = ratio(kb["chunks_per_s"],
+                                                                 row[f"encoder[{name}]"]["chunks_per_s"])
+            naive = row.get("naive-llama-256")
+            if naive:
+                key = "pages_per_s" if kb["pages_per_s"] else "embedded_tokens_per_s"
+                out[f"{label} / naive llama-index 256 ({key})"] = ratio(kb[key], naive[key])
+    for other in ("onnx-int8", "int8"):
+        if fp32 and f"encoder[{other}]" in row:
+            out[f"{other} encoder / fp32 encoder (chunks/s)"] = ratio(row[f"encoder[{other}]"]["chunks_per_s"],
+                                                                     fp32["chunks_per_s"])
     return out
 
 

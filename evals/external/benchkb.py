@@ -35,7 +35,10 @@ def open_cached(
     progress: Progress | None = None,
     **overrides,
 ) -> KnowledgeBase:
-    """Open the cached KB for (dataset, params), building it first if needed."""
+    """Open the cached KB for (dataset, params, the configured encoder), building it first if needed."""
+    encoder = load_settings(**overrides).embedder
+    if encoder != "local":  # a store is made by one encoder (the key of a "local" store is as before)
+        params = {**params, "encoder": encoder}
     kb_dir = cache_dir(dataset, **params)
     settings: Settings = load_settings(kb_dir=kb_dir, **overrides)
     if not (kb_dir / ".complete").is_file():

@@ -111,3 +111,41 @@ def test_storing_in_a_writer_thread_stores_the_same_as_in_line(tmp_path):
             stored[overlap] = (sorted((p.id, p.payload["text"]) for p in kb.store.scroll()),
                                sorted((d.doc_id, d.version, d.chunk_count) for d in kb.documents()))
     assert stored[True] == stored[False]
+
+
+def test_the_embedder_waits_for_a_full_batch_but_not_for_a_slow_file(tmp_path, monkeypatch):
+    """Batches are filled before they are embedded (small ones padded badly: 1.57x the encoder
+    time), but a batch that has waited `max_batch_wait_s` for a slow parse is embedded and
+    committed without it."""
+    import ingest.pipeline as pipeline
+
+    folder = pdf_folder(tmp_path / "docs", ["doc0", "doc1", "doc2", "slow"])
+    real_parse = pipeline.parse_isolated
+
+    def parse(path, limits):
+        if path.stem == "slow":
+            time.sleep(2.0)
+        return real_parse(path, limits)
+    monkeypatch.setattr(pipeline, "parse_isolated", parse)
+    with hash_kb(tmp_path / "kb") as kb:
+        batches: list[list[str]] = []
+        committed_before_slow: list[int] = []
+        ingestor = Ingestor(kb.catalog, kb.store, kb.embedder, kb.settings, batch_chunks=1000)
+        ingestor.max_batch_wait_s = 0.3
+        real_embed = ingestor._embed_and_store
+
+        def embed_and_store(batch, report):
+            batches.append([w.doc_id for w in batch])
+            return real_embed(batch, report)
+        ingestor._embed_and_store = embed_and_store
+        real_store = ingestor._store
+
+        def store(w, now, report):
+            if w.doc_id.startswith("slow"):
+                committed_before_slow.append(len(kb.catalog.documents()))
+            return real_store(w, now, report)
+        ingestor._store = store
+        report = ingestor.run([folder])
+    assert report.added == 4
+    assert [sorted(b) for b in batches] == [["doc0", "doc1", "doc2"], ["slow"]]  # together, then alone
+    assert committed_before_slow == [3]

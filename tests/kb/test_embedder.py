@@ -2,6 +2,8 @@
 
 import math
 
+import pytest
+
 from kb.embedder import HashEmbedder
 
 
@@ -46,6 +48,25 @@ def test_onnx_int8_matches_the_fp32_model_closely():
     for u, v in zip(a, b, strict=True):
         assert math.isclose(sum(x * x for x in u), 1.0, rel_tol=1e-4)
         assert sum(x * y for x, y in zip(u, v, strict=True)) > 0.99
+
+
+def test_the_torch_int8_model_is_close_to_fp32_and_named_apart(tmp_path):
+    """KB_EMBEDDER=int8: the packaged model's Linear layers quantised per channel. Its vectors are
+    close to fp32 but not equal, so its name differs and a store never mixes the two."""
+    from kb.embedder import ConfigError, SentenceTransformerEmbedder, open_embedder
+    from kb.settings import load_settings
+
+    texts = ["Hepatitis B booster after a needlestick injury.", "Lone workers check in every two hours.",
+             "PEP", "Anti-HBs of 10-99 mIU/ml: a low responder. " * 40]
+    int8 = open_embedder(load_settings(kb_dir=tmp_path / "kb", embedder="int8"))
+    assert int8.name == "all-MiniLM-L6-v2-int8" and int8.dim == 384 and int8._model._bert.int8
+    for u, v in zip(int8.embed(texts), SentenceTransformerEmbedder().embed(texts), strict=True):
+        assert math.isclose(sum(x * x for x in u), 1.0, rel_tol=1e-4)
+        assert 0.98 < sum(x * y for x, y in zip(u, v, strict=True)) < 0.99999
+    (tmp_path / "not-bert").mkdir()
+    (tmp_path / "not-bert" / "config.json").write_text('{"model_type": "t5"}')
+    with pytest.raises(ConfigError, match="int8 needs a plain BERT"):
+        SentenceTransformerEmbedder(tmp_path / "not-bert", int8=True)
 
 
 def test_a_query_on_one_thread_gives_the_batch_vector_and_restores_the_threads():

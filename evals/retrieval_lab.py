@@ -237,15 +237,15 @@ def _section(p: dict, levels: int = 2) -> str:
     return section_context(p.get("heading_path", ""), "", levels)
 
 
-# What the embedder and BM25 see for a chunk. "title+marked-section" is what ingest stores
-# (kb.mapping.point_text); "title" is what it stored before.
+# What the embedder and BM25 see for a chunk. "title" is what ingest stores by default
+# (kb.mapping.point_text); "title+marked-section" is what it stores with `embed_section` on.
 CONTEXTS: dict[str, Callable[[dict], str]] = {
     "title": lambda p: f"{p['title']}\n{p['text']}",
     "title+section": lambda p: f"{p['title']}\n{_section(p)}\n{p['text']}",
     # the section path only where the source marks its headings up (not plain .txt, whose
     # headings the loader guesses)
     "title+marked-section": lambda p: point_text(p["title"], p["text"], section_context(
-        p.get("heading_path", ""), p.get("source_path", ""))),  # what ingest stores (kb.mapping)
+        p.get("heading_path", ""), p.get("source_path", ""))),  # ingest with embed_section on
     # richer, still document-derived: type, topics, the section path and where it sits
     "rich": lambda p: (f"{p['title']} ({p.get('doc_type', '')}"
                        + (f"; {', '.join(p.get('topics') or [])}" if p.get("topics") else "")

@@ -404,7 +404,7 @@ class Ingestor:
         report.chunks_embedded += len(texts)
         for w, v in zip(owners, vectors, strict=True):
             w.vectors.append(v)
-        sentences = self._evidence_texts(batch) if self.settings.sentence_vectors else []
+        sentences = self._evidence_texts(batch)
         self._wait_stored()  # one batch in the writer at a time: documents commit in order
         if self._writer is None:
             self._store_batch(batch, report)
@@ -419,8 +419,9 @@ class Ingestor:
             report.sentence_seconds += time.perf_counter() - t0
 
     def _evidence_texts(self, batch: list[_Work]) -> list[str]:
-        """The texts `kb.ask.select` embeds for these chunks' sentences, to embed once, now."""
-        if getattr(self.embedder, "persistent", None) is None:
+        """The texts `kb.ask.select` embeds for these chunks' sentences, to embed once, now
+        (with `sentence_vectors` on, when the embedder has the on-disk cache to keep them in)."""
+        if not self.settings.sentence_vectors or getattr(self.embedder, "persistent", None) is None:
             return []
         from kb.ask.select import chunk_evidence, sentence_text
 

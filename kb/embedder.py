@@ -55,11 +55,16 @@ class Embedder(ABC):
         """Embed and keep on disk those of `texts` that are not there yet; the number embedded."""
         if self.persistent is None or not texts:
             return 0
-        stored = self.persistent.get(texts)
+        return len(self._stored_or_embedded(texts)[1])
+
+    def _stored_or_embedded(self, texts: Sequence[str]) -> tuple[dict, dict]:
+        """({text: vector} read from disk, {text: vector} embedded now and written there)."""
+        stored = self.persistent.get(texts) if self.persistent is not None else {}
         todo = [t for t in dict.fromkeys(texts) if t not in stored]
-        if todo:
-            self.persistent.put(zip(todo, self.embed(todo), strict=True))
-        return len(todo)
+        fresh = dict(zip(todo, self.embed(todo), strict=True)) if todo else {}
+        if fresh and self.persistent is not None:
+            self.persistent.put(fresh.items())
+        return stored, fresh
 
     def embed_cached(self, texts: Sequence[str]) -> list[list[float]]:
         """`embed`, remembering each text's vector (bounded LRU, thread-safe)."""
@@ -69,11 +74,7 @@ class Embedder(ABC):
         with lock:
             missing = list(dict.fromkeys(t for t in texts if t not in cache))
         if missing:
-            stored = self.persistent.get(missing) if self.persistent is not None else {}
-            todo = [t for t in missing if t not in stored]
-            fresh = dict(zip(todo, self.embed(todo), strict=True)) if todo else {}
-            if fresh and self.persistent is not None:
-                self.persistent.put(fresh.items())
+            stored, fresh = self._stored_or_embedded(missing)
             with lock:
                 cache.update(stored)
                 cache.update(fresh)

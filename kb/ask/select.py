@@ -60,12 +60,8 @@ def _cos(a: list[float], b: list[float]) -> float:
     return sum(x * y for x, y in zip(a, b, strict=True))
 
 
-def is_heading_line(sentence: Sentence, hit: Hit) -> bool:
+def is_heading_line(sentence: Sentence, heading_path: str, title: str) -> bool:
     """Headings repeated at the top of a chunk are not evidence."""
-    return _is_heading(sentence, hit.chunk.heading_path, hit.chunk.title)
-
-
-def _is_heading(sentence: Sentence, heading_path: str, title: str) -> bool:
     raw = " ".join(sentence.text.split())
     text = raw.rstrip(":")
     parts = {p.strip() for p in heading_path.split(" > ") if p.strip()}
@@ -83,7 +79,7 @@ def tainted(hit: Hit) -> bool:
 
 def chunk_evidence(text: str, heading_path: str, title: str) -> list[Sentence]:
     """The sentences of a chunk that can be evidence (not headings, not fragments)."""
-    return [s for s in split_sentences(text) if len(s.text) >= 12 and not _is_heading(s, heading_path, title)]
+    return [s for s in split_sentences(text) if len(s.text) >= 12 and not is_heading_line(s, heading_path, title)]
 
 
 def sentence_text(heading_path: str, sentence: str) -> str:

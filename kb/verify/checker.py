@@ -27,8 +27,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -185,32 +183,16 @@ class RuleChecker:
 
     name = "rules"
 
-    def __init__(self, embedder: Embedder, thresholds: Thresholds | None = None, cache_size: int = 50_000) -> None:
+    def __init__(self, embedder: Embedder, thresholds: Thresholds | None = None) -> None:
         self.embedder = embedder
         self.thresholds = thresholds or Thresholds.load()
-        self._cache: OrderedDict[str, list[float]] = OrderedDict()
-        self._cache_size = cache_size
-        self._lock = threading.Lock()
 
     # ------------------------------------------------------------ embeddings
 
     def vectors(self, texts: Sequence[str]) -> list[list[float]]:
-        """Embeddings with an LRU cache: answers and checks reuse the same passages."""
-        with self._lock:
-            missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
-        if missing:  # through the embedder's cache, so spans embedded once are kept on disk too
-            fresh = getattr(self.embedder, "embed_cached", self.embedder.embed)(missing)
-            with self._lock:
-                for t, v in zip(missing, fresh, strict=True):
-                    self._cache[t] = v
-                while len(self._cache) > self._cache_size:
-                    self._cache.popitem(last=False)
-        with self._lock:
-            out = []
-            for t in texts:
-                self._cache.move_to_end(t)
-                out.append(self._cache[t])
-            return out
+        """Embeddings through the embedder's cache (`Embedder.embed_cached`: an LRU, then the
+        on-disk vectors): answers and checks reuse the same passages."""
+        return self.embedder.embed_cached(texts)
 
     # ------------------------------------------------------------ check
 

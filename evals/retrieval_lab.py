@@ -1,7 +1,7 @@
 """Retrieval experiments on the dev splits: fetch each retriever's candidates once, then try
 ranking techniques in memory and print recall@k for each, side by side with the baselines.
 
-    python -m evals.retrieval_lab [--sets golden,medquad,covidqa] [--json OUT]
+    python -m evals.retrieval_lab [--sets golden,medquad,covidqa] [--json OUT] [--no-maxsim] [--stored-maxsim]
 
 Only dev splits are used (golden, MedQuAD dev folders, COVID-QA dev papers). The numbers that
 go in reports still come from `kb eval`, which runs `KnowledgeBase.search` itself.
@@ -10,6 +10,7 @@ go in reports still come from `kb eval`, which runs `KnowledgeBase.search` itsel
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 import time
@@ -121,11 +122,11 @@ class SentenceCache:
         return max(sum(a * b for a, b in zip(v, qv, strict=True)) for v in self.vectors[pid])
 
 
-def run(sets: list[LabSet], sent_depth: int = 30, maxsim: bool = True) -> dict:
-    return {lab.name: run_one(lab, sent_depth, maxsim) for lab in sets}
+def run(sets: list[LabSet], sent_depth: int = 30, maxsim: bool = True, stored_maxsim: bool = False) -> dict:
+    return {lab.name: run_one(lab, sent_depth, maxsim, stored_maxsim) for lab in sets}
 
 
-def run_one(lab: LabSet, sent_depth: int = 30, maxsim: bool = True) -> dict[str, dict]:
+def run_one(lab: LabSet, sent_depth: int = 30, maxsim: bool = True, stored_maxsim: bool = False) -> dict[str, dict]:
     def adaptive(q: Query, sparse=None, prior=1.5, depth_d=30, depth_s=30):
         return [p for p, _ in adaptive_convex_fusion(q.dense[:depth_d], (sparse or q.sparse)[:depth_s], prior)]
 
@@ -150,7 +151,6 @@ def run_one(lab: LabSet, sent_depth: int = 30, maxsim: bool = True) -> dict[str,
             if lab.queries and lab.queries[0].sparse_x else {}
     # The shipped authority priors (`HybridRetriever.authority`) at other settings: bulletin items
     # decay with age (before the set's newest bulletin) and boilerplate sections weigh less.
-    import datetime as dt
 
     pubs = [dt.date.fromisoformat(p["published"]) for p in lab.payloads.values()
             if p.get("doc_type") == "bulletin" and p.get("published")]
@@ -170,6 +170,8 @@ def run_one(lab: LabSet, sent_depth: int = 30, maxsim: bool = True) -> dict[str,
         r[f"prior x0.8 hl 4y + boilerplate x{boil}"] = score(lab, lambda q, b=boil: priors(q, half_life=4.0, boil=b))
     r["prior x0.8 hl 4y unless a year + boilerplate x0.8 (shipped)"] = score(
         lab, lambda q: priors(q, half_life=4.0, boil=0.8, years=True))
+    if stored_maxsim:  # the shipped rerank (`HybridRetriever.sentence_maxsim`, `maxsim_weight`)
+        r.update(shipped_maxsim(lab, priors))
     if not maxsim:
         _report(lab, r, t0)
         return r
@@ -206,6 +208,49 @@ def run_one(lab: LabSet, sent_depth: int = 30, maxsim: bool = True) -> dict[str,
         r[f"authority bulletin x{beta}"] = score(lab, lambda q, b=beta: priors(q, base=b, boil=1.0))
         r[f"authority x{beta} + maxsim 0.25"] = score(lab, lambda q, b=beta: authority_maxsim(q, b))
     _report(lab, r, t0)
+    return r
+
+
+MAXSIM_WEIGHTS = (0.25, 0.5, 0.75, 1.0)
+
+
+def shipped_maxsim(lab: LabSet, priors) -> dict[str, dict]:
+    """The MaxSim rerank (`maxsim_weight`) over the evidence sentences' vectors (the ones ingest
+    stores), at several weights and depths, before the shipped authority priors, as `retrieve`
+    runs it. Uses the lab's BM25 30 candidates (the shipped `sparse_k` is 50)."""
+    from kb.fusion import maxsim_rerank
+
+    retriever = HybridRetriever(None, lab.kb.embedder, None, RetrievalConfig())
+    t0 = time.perf_counter()
+    ms: dict[int, dict[str, float]] = {}
+    for i, q in enumerate(lab.queries):
+        f = adaptive_convex_fusion(q.dense[:30], q.sparse[:30], 1.5)[:50]
+        points = {p: StoredPoint(p, s, lab.payloads[p]) for p, s in f}
+        ms[id(q)] = retriever.sentence_maxsim(q.vector, [p for p, _ in f], points, dict(q.dense))
+        if (i + 1) % 50 == 0:
+            print(f"  {lab.name}: sentence MaxSim {i + 1}/{len(lab.queries)}", file=sys.stderr)
+    print(f"  {lab.name}: sentence MaxSim for {len(lab.queries)} questions in {time.perf_counter() - t0:.0f}s",
+          file=sys.stderr)
+    pubs = [dt.date.fromisoformat(p["published"]) for p in lab.payloads.values()
+            if p.get("doc_type") == "bulletin" and p.get("published")]
+    newest = _NewestBulletin(max(pubs) if pubs else None)
+
+    def rank(q, w, depth, with_priors=True, reorder=None):
+        f = adaptive_convex_fusion(q.dense[:30], q.sparse[:30], 1.5)
+        f = maxsim_rerank(f, ms[id(q)], w, depth, reorder or depth)
+        if not with_priors:
+            return [p for p, _ in f]
+        points = {p: StoredPoint(p, s, lab.payloads[p]) for p, s in f}
+        return [p for p, _ in HybridRetriever(None, None, newest, RetrievalConfig()).authority(f, points, q.text)]
+
+    r = {}
+    for w in MAXSIM_WEIGHTS:
+        for depth in (10, 20, 30, 50):
+            r[f"shipped priors + stored maxsim w={w} depth {depth}"] = score(lab, lambda q, w=w, d=depth: rank(q, w, d))
+        r[f"stored maxsim w={w} depth 30, no priors"] = score(lab, lambda q, w=w: rank(q, w, 30, False))
+        # as `maxsim_weight` runs it: scales over the top 30, only the top 10 re-ordered
+        r[f"shipped priors + stored maxsim w={w} over 30, top 10 re-ordered"] = score(
+            lab, lambda q, w=w: rank(q, w, 30, reorder=10))
     return r
 
 
@@ -330,6 +375,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", default=None)
     ap.add_argument("--no-expand", action="store_true")
     ap.add_argument("--no-maxsim", action="store_true", help="skip the sentence-vector experiments (slow)")
+    ap.add_argument("--stored-maxsim", action="store_true",
+                    help="the shipped MaxSim rerank over the stored evidence-sentence vectors, at several weights")
     ap.add_argument("--expand-weight", type=float, default=0.5)
     ap.add_argument("--context", default="title", choices=sorted(CONTEXTS),
                     help="chunk text to embed and index (re-embeds every chunk in a temp store)")
@@ -343,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
         recontext(lab, args.context)
         collect(lab, None if args.no_expand else lambda t: expanded_sparse_query(t, args.expand_weight))
         sets.append(lab)
-    out = run(sets, maxsim=not args.no_maxsim)
+    out = run(sets, maxsim=not args.no_maxsim, stored_maxsim=args.stored_maxsim)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(out, f, indent=1)

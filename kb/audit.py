@@ -70,7 +70,8 @@ class AnswerRecord(_Record):
 ANSWER_SETTINGS = ("store", "collection", "embedder", "embed_model", "llm", "llm_model", "chunk_tokens", "embed_section",
                    "dense_k", "sparse_k", "rrf_k", "dense_weight", "sparse_weight", "fusion",
                    "fusion_dense_prior", "fusion_gap_depth", "max_chunks_per_doc", "top_k", "answer_threshold", "refusal",
-                   "bulletin_weight", "bulletin_half_life", "boilerplate_weight", "query_expansion")
+                   "bulletin_weight", "bulletin_half_life", "boilerplate_weight", "query_expansion",
+                   "maxsim_weight", "maxsim_depth", "maxsim_reorder")
 # Those replay can apply over the same store, embedder and LLM (the rest need another store or model).
 REPLAYABLE_SETTINGS = tuple(k for k in ANSWER_SETTINGS if k not in ("store", "collection", "embedder", "embed_model",
                                                                    "llm", "llm_model", "chunk_tokens", "embed_section"))

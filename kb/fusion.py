@@ -156,3 +156,37 @@ def adaptive_convex_fusion(
     """
     alpha = adaptive_dense_weight([s for _, s in dense], [s for _, s in sparse], dense_prior, depth)
     return convex_combination([dense, sparse], [alpha, 1.0 - alpha])
+
+
+def maxsim_rerank(
+    ranked: Sequence[tuple[str, float]],
+    maxsim: dict[str, float],
+    weight: float,
+    depth: int = 30,
+    reorder: int = 10,
+) -> list[tuple[str, float]]:
+    """Re-order the fused top `reorder` by fused score + `weight` * sentence MaxSim.
+
+    Both scores are min-max normalised over the fused top `depth` (which sets their scales), and
+    only the first `reorder` change places, among themselves: MaxSim is a precision signal for
+    the first page, and what reaches the top `reorder` at all stays the fusion's (recall). Every
+    other item keeps its fused score, normalised the same way, so the list stays sorted and
+    ties keep the fused order. A candidate without a MaxSim value counts as the lowest one.
+    MaxSim (ColBERT's late interaction, Khattab & Zaharia, SIGIR 2020, at sentence rather than
+    token grain) is a chunk's best sentence's cosine with the question: a long chunk whose one
+    sentence answers is not diluted by the rest.
+    """
+    ranked = list(ranked)
+    top = ranked[:depth]
+    if weight <= 0 or len(top) < 2:
+        return ranked
+    scores = [s for _, s in top]
+    lo, hi = min(scores), max(scores)
+    span = hi - lo if hi - lo > 1e-12 else 1.0
+    ms_lo = min(maxsim.values(), default=0.0)
+    ms = min_max([maxsim.get(pid, ms_lo) for pid, _ in top])
+    reorder = min(reorder, len(top))
+    head = [(pid, (s - lo) / span + weight * ms[i]) for i, (pid, s) in enumerate(ranked[:reorder])]
+    order = {pid: i for i, (pid, _) in enumerate(head)}
+    head.sort(key=lambda x: (-x[1], order[x[0]]))
+    return head + [(pid, (s - lo) / span) for pid, s in ranked[reorder:]]

@@ -5,13 +5,17 @@ Order of operations:
 2. dense and BM25 candidate lists (hybrid BM25 also searches the other names of the query's
    domain terms, `kb.vocabulary`, at `query_expansion` weight when that is on), fused on the client (`kb.fusion`), so both
    store backends rank identically and the trace keeps each retriever's rank;
-3. the authority priors (hybrid only): a bulletin item that summarises guidance ranks below the
+3. sentence-level scoring (hybrid only, `maxsim_weight`, off by default): the fused top 10 are re-ordered by
+   their best evidence sentence's similarity to the question (MaxSim over the sentence vectors
+   ingest stored), so a chunk whose one sentence answers is not out-ranked by a chunk that is
+   merely about the topic;
+4. the authority priors (hybrid only): a bulletin item that summarises guidance ranks below the
    guidance itself unless it matches clearly better (`bulletin_weight`), older bulletin items
    weigh less than newer ones (`bulletin_half_life`), and sections that describe the document
    rather than its guidance (Purpose, Scope, Summary of changes...) weigh a little less
    (`boilerplate_weight`);
-4. the catalog check: only each document's live version and catalog status count;
-5. a cap on chunks per document, then the top k.
+5. the catalog check: only each document's live version and catalog status count;
+6. a cap on chunks per document, then the top k.
 """
 
 from __future__ import annotations
@@ -20,12 +24,19 @@ import datetime as dt
 import re
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Literal
 
 from kb.catalog import Catalog
 from kb.embedder import Embedder
-from kb.fusion import adaptive_convex_fusion, cap_per_group, convex_combination, reciprocal_rank_fusion
+from kb.fusion import (
+    adaptive_convex_fusion,
+    cap_per_group,
+    convex_combination,
+    maxsim_rerank,
+    reciprocal_rank_fusion,
+)
 from kb.mapping import chunk_from_payload
 from kb.records import Hit, RetrievalTrace, SearchFilters
 from kb.sparse import expanded_sparse_query, sparse_query
@@ -39,7 +50,7 @@ FUSIONS: tuple[str, ...] = ("adaptive", "convex", "rrf")
 @dataclass(frozen=True)
 class RetrievalConfig:
     dense_k: int = 30
-    sparse_k: int = 30
+    sparse_k: int = 50
     rrf_k: int = 60
     dense_weight: float = 1.0
     sparse_weight: float = 1.0
@@ -51,6 +62,9 @@ class RetrievalConfig:
     bulletin_half_life: float = 4.0  # years; 0 = off
     boilerplate_weight: float = 0.8
     query_expansion: float = 0.0
+    maxsim_weight: float = 0.0  # 0 = off (see kb.settings)
+    maxsim_depth: int = 30
+    maxsim_reorder: int = 10
 
     def __post_init__(self) -> None:
         if self.fusion not in FUSIONS:
@@ -67,6 +81,10 @@ class RetrievalConfig:
             raise ValueError("bulletin_half_life must be 0 (off) or a number of years above 0")
         if not 0 < self.boilerplate_weight <= 1:
             raise ValueError("boilerplate_weight must be in (0, 1]")
+        if self.maxsim_weight < 0:
+            raise ValueError("maxsim_weight must be 0 (off) or above")
+        if self.maxsim_depth < 1 or self.maxsim_reorder < 1:
+            raise ValueError("maxsim_depth and maxsim_reorder must be at least 1")
 
     @classmethod
     def from_settings(cls, settings) -> RetrievalConfig:
@@ -84,6 +102,9 @@ class RetrievalConfig:
             bulletin_half_life=settings.bulletin_half_life,
             boilerplate_weight=settings.boilerplate_weight,
             query_expansion=settings.query_expansion,
+            maxsim_weight=settings.maxsim_weight,
+            maxsim_depth=settings.maxsim_depth,
+            maxsim_reorder=settings.maxsim_reorder,
         )
 
 
@@ -99,6 +120,12 @@ _YEAR = re.compile(r"\b(19|20)\d{2}\b")
 def is_boilerplate(heading_path: str) -> bool:
     """True when the chunk's own section (the last heading) is Purpose, Scope, Background..."""
     return bool(BOILERPLATE_SECTION.match((heading_path or "").split(" > ")[-1].strip()))
+
+
+def is_front_matter(payload: dict) -> bool:
+    """A document's first chunk before its first section heading: the title page (owner,
+    version, the sample banner), whose sentences describe the document rather than its guidance."""
+    return payload.get("ordinal") == 0 and (payload.get("heading_path") or "") in ("", payload.get("title") or "")
 
 
 @dataclass(frozen=True)
@@ -144,6 +171,8 @@ class HybridRetriever:
         self.config = config or RetrievalConfig()
         self._newest: tuple[tuple, dt.date | None] | None = None
         self._newest_lock = threading.Lock()
+        self._matrices: OrderedDict = OrderedDict()  # see _sentence_matrices
+        self._matrices_lock = threading.Lock()
 
     def candidates(
         self,
@@ -201,11 +230,25 @@ class HybridRetriever:
         if not query.strip():
             raise ValueError("the query is empty")
         where = to_point_filter(filters or SearchFilters(), statuses)
+        # The same ranking however the KB was opened: the sentence vectors come from the store ingest
+        # wrote (`sentence_vectors`) or, for any that are missing, are embedded once and kept.
+        sentences = mode == "hybrid" and self.config.maxsim_weight > 0
+        t0 = time.perf_counter()
+        if sentences and query_vector is None:  # MaxSim needs the question's vector too
+            query_vector = self.embedder.embed_query(query)
+        embed_ms = (time.perf_counter() - t0) * 1e3
         dense, sparse, timings = self.candidates(query, where, query_vector, expand=mode == "hybrid")
+        timings["embed"] += embed_ms
         trace = RetrievalTrace(query=query, mode=mode, dense=[(p.id, p.score) for p in dense],
                                sparse=[(p.id, p.score) for p in sparse], timings_ms=timings)
         points = {p.id: p for p in sparse} | {p.id: p for p in dense}
         ranked = self.rank(mode, trace.dense, trace.sparse)
+        if sentences:
+            t0 = time.perf_counter()
+            top = [pid for pid, _ in ranked[: self.config.maxsim_depth]]
+            ranked = maxsim_rerank(ranked, self.sentence_maxsim(query_vector, top, points, dict(trace.dense)),
+                                   self.config.maxsim_weight, self.config.maxsim_depth, self.config.maxsim_reorder)
+            trace.timings_ms["maxsim"] = (time.perf_counter() - t0) * 1e3
         if mode == "hybrid":
             ranked = self.authority(ranked, points, query)
         kept, live = self.live_only(ranked, points, set(where.statuses))
@@ -218,6 +261,66 @@ class HybridRetriever:
         hits = [_hit(points[pid], live, score_of[pid], ranks["dense"].get(pid), ranks["sparse"].get(pid),
                      dense_score.get(pid)) for pid in order]
         return Retrieved(hits, trace)
+
+    def sentence_maxsim(self, query_vector: list[float], pids: list[str], points: dict[str, StoredPoint],
+                        dense: dict[str, float] | None = None) -> dict[str, float]:
+        """Each chunk's best evidence sentence's cosine with the question (MaxSim).
+
+        The sentences and their embedded text are the ones answers are selected from
+        (`kb.ask.select.chunk_evidence`, `sentence_text`), so with `sentence_vectors` on their
+        vectors were stored at ingest and this reads them (`Embedder.embed_cached`); any that are
+        missing are embedded once and kept. A chunk with no evidence sentence (a heading, a
+        fragment) scores its own dense cosine, or 0 when dense did not return it. Front matter
+        (`is_front_matter`) is left out, so it scores as the lowest candidate: under the title as
+        their heading, its metadata lines match any question about the document (golden: a
+        checklist's title page above its Outcome section).
+        """
+        import numpy as np
+
+        qv = np.asarray(query_vector, dtype=np.float32)
+        out: dict[str, float] = {}
+        for pid, matrix in self._sentence_matrices(pids, points).items():
+            out[pid] = float((matrix @ qv).max()) if matrix is not None else (dense or {}).get(pid, 0.0)
+        return out
+
+    SENTENCE_MATRICES = 5_000  # chunks whose sentence vectors stay in memory (~8 x 1.5 KB each)
+
+    def _sentence_matrices(self, pids: list[str], points: dict[str, StoredPoint]) -> dict:
+        """{pid: float32 matrix of its evidence sentences' vectors, or None} for the chunks that
+        are not front matter; an LRU of the matrices, so a warm search does no sentence splitting
+        and no per-vector conversion (a cold one reads the vectors through `embed_cached`)."""
+        import numpy as np
+
+        from kb.ask.select import chunk_evidence, sentence_text  # kb.ask imports this module
+
+        found, todo = {}, {}
+        with self._matrices_lock:
+            for pid in pids:
+                pay = points[pid].payload
+                if is_front_matter(pay):
+                    continue
+                key = (pid, hash(pay.get("text", "")))
+                if key in self._matrices:
+                    self._matrices.move_to_end(key)
+                    found[pid] = self._matrices[key]
+                else:
+                    todo[pid] = key
+        if todo:
+            texts = {}
+            for pid in todo:
+                pay = points[pid].payload
+                hp = pay.get("heading_path", "") or ""
+                texts[pid] = [sentence_text(hp, s.text)
+                              for s in chunk_evidence(pay.get("text", ""), hp, pay.get("title", "") or "")]
+            flat = list(dict.fromkeys(t for ts in texts.values() for t in ts))
+            vec = dict(zip(flat, self.embedder.embed_cached(flat), strict=True)) if flat else {}
+            with self._matrices_lock:
+                for pid, ts in texts.items():
+                    m = np.asarray([vec[t] for t in ts], dtype=np.float32) if ts else None
+                    found[pid] = self._matrices[todo[pid]] = m
+                while len(self._matrices) > self.SENTENCE_MATRICES:
+                    self._matrices.popitem(last=False)
+        return found
 
     def rank(self, mode: str, dense: list[tuple[str, float]], sparse: list[tuple[str, float]]) -> list[tuple[str, float]]:
         if mode == "dense":

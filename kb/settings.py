@@ -127,7 +127,7 @@ SETTINGS: tuple[Setting, ...] = (
             "the sentences of its top chunks: a cold ask 4x faster, ingest about 2x slower "
             "(docs/PERFORMANCE.md). A cache: answers are the same either way, and the file can be deleted."),
     Setting("dense_k", 30, "KB_DENSE_K", "Dense candidates before fusion (30: tuned with fusion=adaptive)."),
-    Setting("sparse_k", 30, "KB_SPARSE_K", "BM25 candidates before fusion (30: tuned with fusion=adaptive)."),
+    Setting("sparse_k", 50, "KB_SPARSE_K", "BM25 candidates before fusion (50: tuned with fusion=adaptive and MaxSim)."),
     Setting("rrf_k", 60, "KB_RRF_K", "RRF constant k."),
     Setting("dense_weight", 1.0, "KB_DENSE_WEIGHT", "Weight of the dense ranking (fusion=rrf or convex)."),
     Setting("sparse_weight", 1.0, "KB_SPARSE_WEIGHT", "Weight of the BM25 ranking (fusion=rrf or convex)."),
@@ -156,6 +156,16 @@ SETTINGS: tuple[Setting, ...] = (
             "post-exposure prophylaxis, HCW, EPP, BBV, ...; kb.toml [vocabulary]) in the BM25 query. "
             "Off (0) by default: at 0.25 golden chunk recall@1 rises .811 -> .821 but the refusal model, "
             "fitted without it, refuses one more stale question; refit it (evals.fit_answerability) if you turn it on."),
+    Setting("maxsim_weight", 0.0, "KB_MAXSIM_WEIGHT",
+            "Hybrid search: the fused top maxsim_reorder chunks are re-ordered by fused score + this x "
+            "their best evidence sentence's similarity to the question (MaxSim over the sentence vectors "
+            "that ingest stores with sentence_vectors on), both normalised over the top maxsim_depth. "
+            "Off (0) by default: at 0.75 COVID-QA dev span recall@5 rises .802 -> .8245, but golden doc recall@1 "
+            "and one stale warning are lost and a generated answer quoting a list item fails the claim checker "
+            "(docs/RETRIEVAL.md); refit the refusal model (evals.fit_answerability) if you turn it on."),
+    Setting("maxsim_depth", 30, "KB_MAXSIM_DEPTH", "Hybrid search: fused candidates whose sentences MaxSim scores."),
+    Setting("maxsim_reorder", 10, "KB_MAXSIM_REORDER",
+            "Hybrid search: how many of the fused top candidates MaxSim may re-order (the rest keep the fused order)."),
     Setting("max_chunks_per_doc", 3, "KB_MAX_CHUNKS_PER_DOC", "Cap on hits from one document."),
     Setting("top_k", 5, "KB_TOP_K", "Hits returned by search."),
     Setting(
@@ -247,6 +257,9 @@ class Settings:
     bulletin_half_life: float = 4.0
     boilerplate_weight: float = 0.8
     query_expansion: float = 0.0
+    maxsim_weight: float = 0.0
+    maxsim_depth: int = 30
+    maxsim_reorder: int = 10
     checker: str = "rules"
     refusal: str = "model"
     llm_model_path: str = ""

@@ -91,3 +91,13 @@ def write_passages(kb: KnowledgeBase, passages, progress: Progress) -> None:
         points.append(PointData(chunk.chunk_id, vec, idx, vals, chunk.model_dump(mode="json")))
     for start in range(0, len(points), 512):
         kb.store.upsert(points[start : start + 512])
+    if kb.settings.sentence_vectors and kb.embedder.persistent is not None:
+        # as ingest does: each passage's evidence sentences, embedded once for asks and MaxSim
+        from kb.ask.select import chunk_evidence, sentence_text
+
+        sentences = [sentence_text(p.passage_id, s.text) for p in passages
+                     for s in chunk_evidence(p.text, p.passage_id, p.title)]
+        progress("sentences", 0, len(sentences))
+        for start in range(0, len(sentences), 4096):
+            kb.embedder.precompute(sentences[start : start + 4096])
+            progress("sentences", min(start + 4096, len(sentences)), len(sentences))

@@ -6,7 +6,7 @@ Features (all from retrieval and evidence selection, no extra model call):
 - `coverage`: how much of the question's rare-term mass the top passages contain;
 - `missing_entity`: the question names an infection, vaccine, drug or test no top passage mentions;
 - `lexical`: the best sentence's share of the question's terms;
-- `agreement`: dense and BM25 agree (share of the top documents both retrievers rank in their top 5).
+- `agreement`: dense and BM25 agree (how many chunks both retrievers rank in their own top 5).
 
 A logistic model over these, fitted by `python -m evals.fit_answerability` on the golden set and
 leave-the-gold-out cases from the MedQuAD and COVID-QA dev splits, gives p(answerable); the
@@ -42,15 +42,24 @@ def features(question: str, hits: list[Hit], evidence: Evidence, trace: Retrieva
         "coverage": round(weighted_coverage(q_terms, content_terms(pool_text)), 4) if top else 0.0,
         "missing_entity": 1.0 if top and missing_entities(question, pool_text) else 0.0,
         "lexical": round(evidence.best_lexical, 4),
-        "agreement": round(agreement(hits), 4),
+        "agreement": round(agreement(hits, trace), 4),
     }
 
 
-def agreement(hits: list[Hit]) -> float:
-    """Share of the top 5 hits that both retrievers placed in their own top 5."""
+def agreement(hits: list[Hit], trace: RetrievalTrace | None = None) -> float:
+    """How far dense and BM25 agree on this question: the share of the top 5 that both put in
+    their own top 5.
+
+    From the trace, the two retrievers' own top 5s, so it does not move when a later stage
+    (MaxSim, the authority priors, the per-document cap) re-orders the hits: it describes the
+    question, not the ranking. Without a trace, the hits' own ranks.
+    """
     top = hits[:5]
     if not top:
         return 0.0
+    if trace is not None and trace.dense and trace.sparse:
+        both = {pid for pid, _ in trace.dense[:5]} & {pid for pid, _ in trace.sparse[:5]}
+        return min(1.0, len(both) / len(top))
     both = sum(1 for h in top if (h.dense_rank or 99) <= 5 and (h.sparse_rank or 99) <= 5)
     return both / len(top)
 

@@ -206,3 +206,107 @@ def test_the_refusal_model_never_answers_from_evidence_below_its_floor():
     assert not stage.run("What mileage rate is paid?", [], weak, None).answerable  # p is ~1, but the evidence is too weak
     assert stage.run("What mileage rate is paid?", [], strong, None).answerable
     assert AnswerabilityModel.load().evidence_floor == 0.35  # the shipped model has one
+
+
+def test_maxsim_rerank_moves_up_the_chunk_whose_best_sentence_answers():
+    from kb.fusion import maxsim_rerank
+
+    ranked = [("a", 0.9), ("b", 0.8), ("c", 0.7), ("d", 0.1)]
+    maxsim = {"a": 0.2, "b": 0.9, "c": 0.3, "d": 0.95}
+    out = maxsim_rerank(ranked, maxsim, weight=0.5, depth=4, reorder=3)
+    # b: 0.875 + 0.5 * 0.933 beats a: 1.0 + 0; d has the best sentence but is below the top 3: it stays last
+    assert [p for p, _ in out] == ["b", "a", "c", "d"]
+    assert dict(out)["a"] == pytest.approx(1.0)
+    assert dict(out)["d"] == pytest.approx(0.0)  # its fused score, normalised over the depth
+    assert maxsim_rerank(ranked, maxsim, weight=0.0) == ranked  # off
+    assert [p for p, _ in maxsim_rerank(ranked, maxsim, 0.1, 4, 3)] == ["a", "b", "c", "d"]  # a small weight: near-ties only
+    # reorder beyond the depth is clamped; the list stays sorted by score
+    out = maxsim_rerank(ranked, maxsim, 0.5, depth=2, reorder=10)
+    assert [p for p, _ in out] == ["a", "b", "c", "d"]  # b: 0 + 0.5 does not reach a: 1 + 0
+    assert [s for _, s in out] == sorted([s for _, s in out], reverse=True)
+
+
+def test_maxsim_settings_are_validated():
+    with pytest.raises(ValueError, match="maxsim_weight"):
+        RetrievalConfig(maxsim_weight=-0.1)
+    with pytest.raises(ValueError, match="maxsim_depth"):
+        RetrievalConfig(maxsim_depth=0)
+    with pytest.raises(ValueError, match="maxsim_reorder"):
+        RetrievalConfig(maxsim_reorder=0)
+
+
+def test_hybrid_maxsim_reads_the_sentence_vectors_ingest_stored(tmp_path):
+    """With maxsim_weight on, a search scores each candidate by its best evidence sentence, from the vectors ingest
+    kept on disk: no sentence is embedded at query time. Dense and BM25 (the baselines) are not re-ranked."""
+    from ingest.pipeline import ingest_paths
+    from kb.service import KnowledgeBase
+    from kb.settings import load_settings
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    filler = " ".join(f"Line {i} of the rota is agreed with the ward manager each month." for i in range(6))
+    (docs / "rota.md").write_text(f"# Rota\n\n## Cover\n\n{filler} Booster doses are given at five years.\n")
+    (docs / "leave.md").write_text("# Leave\n\n## Annual leave\n\nAnnual leave is booked through the rota team.\n")
+    settings = load_settings(kb_dir=tmp_path / "kb", embedder="hash", maxsim_weight=0.5)
+    with KnowledgeBase.open(settings) as kb:
+        report = ingest_paths(kb, [docs])
+        assert report.added == 2 and report.sentences_embedded > 0
+        embedded = []
+        inner = kb.embedder.embed_batch
+        kb.embedder.embed_batch = lambda texts: embedded.extend(texts) or inner(texts)
+        kb.embedder._text_cache()[0].clear()  # a fresh process: nothing in memory, the file only
+        found = kb.retriever.retrieve("When are booster doses given?", 2)
+        assert "maxsim" in found.trace.timings_ms
+        assert embedded == ["When are booster doses given?"]  # the question only
+        assert found.hits[0].chunk.doc_id.endswith("rota")
+        scores = kb.retriever.sentence_maxsim(kb.embedder.embed_query("When are booster doses given?"),
+                                              [p.id for p in kb.store.scroll()], {p.id: p for p in kb.store.scroll()})
+        assert all(-1.0 <= s <= 1.0 for s in scores.values())
+        dense = kb.retriever.retrieve("When are booster doses given?", 2, mode="dense")
+        assert "maxsim" not in dense.trace.timings_ms
+
+
+def test_front_matter_gets_no_sentence_boost():
+    """A title page's metadata lines, embedded under the title, match any question about the document; MaxSim leaves
+    them out, and the rerank scores a chunk without a MaxSim value as the lowest candidate."""
+    from kb.embedder import HashEmbedder
+    from kb.fusion import maxsim_rerank
+    from kb.retrieval import is_front_matter
+
+    title = "Pre-placement checklist"
+    front = {"doc_id": "c", "ordinal": 0, "heading_path": title, "title": title,
+             "text": f"{title}\n\nForm reference: NOHN-FORM-003, version 2.1 of the checklist."}
+    outcome = {"doc_id": "c", "ordinal": 9, "heading_path": f"{title} > 9 Outcome", "title": title,
+               "text": "9 Outcome\n\nFit to start means that all immunity has been confirmed."}
+    assert is_front_matter(front) and not is_front_matter(outcome)
+    assert is_front_matter({**front, "heading_path": ""})
+    assert not is_front_matter({**front, "ordinal": 1})  # a later chunk under the title alone is body text
+    points = {"front": StoredPoint("front", 0.9, front), "outcome": StoredPoint("outcome", 0.8, outcome)}
+    r = HybridRetriever(None, HashEmbedder(32), None, RetrievalConfig(maxsim_weight=0.75))
+    ms = r.sentence_maxsim(HashEmbedder(32).embed_query("checklist outcome"), ["front", "outcome"], points)
+    assert set(ms) == {"outcome"}
+    out = maxsim_rerank([("front", 0.9), ("outcome", 0.8), ("x", 0.1)], {"outcome": 0.7, "x": 0.2}, 0.75, 3, 3)
+    assert dict(out)["front"] == pytest.approx(1.0)  # fused 1.0 + no boost
+    assert [p for p, _ in out] == ["outcome", "front", "x"]
+
+
+def test_retriever_agreement_describes_the_question_not_the_final_order():
+    """The refusal model's `agreement` comes from the two retrievers' own top 5s, so a later re-ordering of the hits
+    (MaxSim, the priors, the cap) does not move it; without a trace it falls back to the hits' ranks."""
+    from kb.ask.answerability import agreement
+    from kb.records import Chunk, DocType, Hit, RetrievalTrace
+
+    def hit(i, d, s):
+        c = Chunk(chunk_id=f"c{i}", doc_id=f"d{i}", version="v1", ordinal=0, text="t", heading_path="h",
+                  char_start=0, char_end=1, token_count=1, title="T", doc_type=DocType.other, source_path="x")
+        return Hit(chunk=c, score=1.0, dense_rank=d, sparse_rank=s, dense_score=0.5)
+
+    hits = [hit(0, 1, 1), hit(1, 2, 9), hit(2, 3, 2), hit(3, 9, 3), hit(4, 4, 4)]
+    trace = RetrievalTrace(query="q", mode="hybrid", dense=[(f"c{i}", 1.0) for i in (0, 1, 2, 4, 5)],
+                           sparse=[(f"c{i}", 1.0) for i in (0, 2, 3, 4, 6)])
+    assert agreement(hits, trace) == pytest.approx(3 / 5)  # c0, c2, c4 are in both top 5s
+    assert agreement(list(reversed(hits)), trace) == agreement(hits, trace)  # order does not matter
+    assert agreement(hits) == pytest.approx(3 / 5)  # no trace: the hits' own ranks
+    assert agreement(hits[:2], RetrievalTrace(query="q", mode="hybrid", dense=[("c0", 1), ("c1", 1)],
+                                              sparse=[("c1", 1), ("c0", 1)])) == 1.0  # a tiny library
+    assert agreement([], trace) == 0.0

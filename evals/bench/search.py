@@ -10,8 +10,9 @@ payload (text, heading path, pages, doc_type, topics, dates, live). Queries are 
 questions, embedded before the clock: the figures exclude the query embedding. Each filter runs
 three passes over the questions; the first (first touch of a fresh mmap) is reported apart, and
 p50/p95 are the steady state of passes 2-3 (qdrant-client runs one pass: it is linear in n). One hybrid query
-is what `HybridRetriever.candidates` + fusion does: dense top-30 and BM25 top-30 through the
-`VectorStore` interface, then adaptive fusion.
+is what `HybridRetriever.candidates` + fusion does: dense top-`dense_k` and BM25 top-`sparse_k`
+(the shipped 30 and 50; rounds 1-3 ran 30 and 30) through the `VectorStore` interface, then
+adaptive fusion.
 
 Each (backend, config, size) runs in a fresh process (clean RSS, a real cold open) and is
 stopped after --budget-s seconds; the trend of the sizes that finished is reported instead.
@@ -112,12 +113,22 @@ def open_backend(kind: str, path: Path, dim: int):
     return EdgeStore(path, dim, quantization="int8" if kind == "edge-int8" else "none")
 
 
-def hybrid(store, qv, sq, where):
+def depths() -> tuple[int, int]:
+    """The shipped candidate depths (`dense_k`, `sparse_k`: 30 and 50; KB_DENSE_K / KB_SPARSE_K
+    set others, e.g. KB_SPARSE_K=30 for the rounds measured before BM25 went to 50)."""
+    from kb.settings import load_settings
+
+    s = load_settings()
+    return s.dense_k, s.sparse_k
+
+
+def hybrid(store, qv, sq, where, ks: tuple[int, int] | None = None):
     from kb.fusion import adaptive_convex_fusion
     from kb.store import DENSE, SPARSE
 
-    dense = store.query(DENSE, qv, 30, where)
-    sparse = store.query(SPARSE, sq, 30, where)
+    dense_k, sparse_k = ks or depths()
+    dense = store.query(DENSE, qv, dense_k, where)
+    sparse = store.query(SPARSE, sq, sparse_k, where)
     return adaptive_convex_fusion([(p.id, p.score) for p in dense], [(p.id, p.score) for p in sparse], 1.5, 10)
 
 
@@ -148,8 +159,10 @@ def measure(kind: str, n: int, n_queries: int, workdir: Path) -> dict:
         qs = qs[: max(10, min(len(qs), int(1e6 // n)))]
     filters = {"no_filter": to_point_filter(SearchFilters()),
                "doc_type": to_point_filter(SearchFilters(doc_types=[DocType.guideline]))}
+    ks = depths()
+    out["dense_k"], out["sparse_k"] = ks
     for name, where in filters.items():
-        hybrid(store, *qs[0], where)  # warm
+        hybrid(store, *qs[0], where, ks)  # warm
         # Pass 1 touches the index for the first time (page faults on a fresh mmap); passes 2
         # and 3 are steady state, which is what p50/p95 report. A busy core moves one pass by
         # milliseconds, so each pass's p50 is kept too.
@@ -158,7 +171,7 @@ def measure(kind: str, n: int, n_queries: int, workdir: Path) -> dict:
             lat = []
             for qv, sq in qs:
                 t = time.perf_counter()
-                hybrid(store, qv, sq, where)
+                hybrid(store, qv, sq, where, ks)
                 lat.append((time.perf_counter() - t) * 1e3)
             passes.append(lat)
         steady = [x for lat in passes[1:] or passes for x in lat]
@@ -168,8 +181,8 @@ def measure(kind: str, n: int, n_queries: int, workdir: Path) -> dict:
         if name == "no_filter":  # where the time goes: each half alone
             from kb.store import DENSE, SPARSE
 
-            for half, call in (("dense", lambda qv, sq, w=where: store.query(DENSE, qv, 30, w)),
-                               ("bm25", lambda qv, sq, w=where: store.query(SPARSE, sq, 30, w))):
+            for half, call in (("dense", lambda qv, sq, w=where: store.query(DENSE, qv, ks[0], w)),
+                               ("bm25", lambda qv, sq, w=where: store.query(SPARSE, sq, ks[1], w))):
                 part = []
                 for qv, sq in qs:
                     t = time.perf_counter()

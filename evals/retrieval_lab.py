@@ -151,7 +151,6 @@ def run_one(lab: LabSet, sent_depth: int = 30, maxsim: bool = True, stored_maxsi
             if lab.queries and lab.queries[0].sparse_x else {}
     # The shipped authority priors (`HybridRetriever.authority`) at other settings: bulletin items
     # decay with age (before the set's newest bulletin) and boilerplate sections weigh less.
-
     pubs = [dt.date.fromisoformat(p["published"]) for p in lab.payloads.values()
             if p.get("doc_type") == "bulletin" and p.get("published")]
     newest = _NewestBulletin(max(pubs) if pubs else None)
@@ -171,7 +170,7 @@ def run_one(lab: LabSet, sent_depth: int = 30, maxsim: bool = True, stored_maxsi
     r["prior x0.8 hl 4y unless a year + boilerplate x0.8 (shipped)"] = score(
         lab, lambda q: priors(q, half_life=4.0, boil=0.8, years=True))
     if stored_maxsim:  # the shipped rerank (`HybridRetriever.sentence_maxsim`, `maxsim_weight`)
-        r.update(shipped_maxsim(lab, priors))
+        r.update(shipped_maxsim(lab, newest))
     if not maxsim:
         _report(lab, r, t0)
         return r
@@ -214,7 +213,7 @@ def run_one(lab: LabSet, sent_depth: int = 30, maxsim: bool = True, stored_maxsi
 MAXSIM_WEIGHTS = (0.25, 0.5, 0.75, 1.0)
 
 
-def shipped_maxsim(lab: LabSet, priors) -> dict[str, dict]:
+def shipped_maxsim(lab: LabSet, newest: _NewestBulletin) -> dict[str, dict]:
     """The MaxSim rerank (`maxsim_weight`) over the evidence sentences' vectors (the ones ingest
     stores), at several weights and depths, before the shipped authority priors, as `retrieve`
     runs it. Uses the lab's BM25 30 candidates (the shipped `sparse_k` is 50)."""
@@ -231,10 +230,6 @@ def shipped_maxsim(lab: LabSet, priors) -> dict[str, dict]:
             print(f"  {lab.name}: sentence MaxSim {i + 1}/{len(lab.queries)}", file=sys.stderr)
     print(f"  {lab.name}: sentence MaxSim for {len(lab.queries)} questions in {time.perf_counter() - t0:.0f}s",
           file=sys.stderr)
-    pubs = [dt.date.fromisoformat(p["published"]) for p in lab.payloads.values()
-            if p.get("doc_type") == "bulletin" and p.get("published")]
-    newest = _NewestBulletin(max(pubs) if pubs else None)
-
     def rank(q, w, depth, with_priors=True, reorder=None):
         f = adaptive_convex_fusion(q.dense[:30], q.sparse[:30], 1.5)
         f = maxsim_rerank(f, ms[id(q)], w, depth, reorder or depth)

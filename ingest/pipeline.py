@@ -423,10 +423,9 @@ class Ingestor:
         (with `sentence_vectors` on, when the embedder has the on-disk cache to keep them in)."""
         if not self.settings.sentence_vectors or getattr(self.embedder, "persistent", None) is None:
             return []
-        from kb.ask.select import chunk_evidence, sentence_text
+        from kb.ask.select import evidence_texts
 
-        return [sentence_text(d.heading_path, s.text) for w in batch for d in w.drafts
-                for s in chunk_evidence(d.text, d.heading_path, _title(w))]
+        return [t for w in batch for d in w.drafts for t in evidence_texts(d.text, d.heading_path, _title(w))]
 
     def _wait_stored(self) -> None:
         if self._storing is not None:

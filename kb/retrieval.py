@@ -180,7 +180,8 @@ class HybridRetriever:
         where: PointFilter,
         query_vector: list[float] | None = None,
         expand: bool = False,
-    ) -> tuple[list[StoredPoint], list[StoredPoint], dict[str, float]]:
+    ) -> tuple[list[float], list[StoredPoint], list[StoredPoint], dict[str, float]]:
+        """(the query vector, dense candidates, BM25 candidates, timings)."""
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         qv = query_vector if query_vector is not None else self.embedder.embed_query(query)
@@ -191,7 +192,7 @@ class HybridRetriever:
         sparse = self.store.query(SPARSE, sq, self.config.sparse_k, where)
         t3 = time.perf_counter()
         timings.update(embed=(t1 - t0) * 1e3, dense=(t2 - t1) * 1e3, bm25=(t3 - t2) * 1e3)
-        return dense, sparse, timings
+        return qv, dense, sparse, timings
 
     def fuse(self, dense: list[tuple[str, float]], sparse: list[tuple[str, float]]) -> list[tuple[str, float]]:
         """Fuse the two candidate lists with the configured fusion function."""
@@ -230,23 +231,17 @@ class HybridRetriever:
         if not query.strip():
             raise ValueError("the query is empty")
         where = to_point_filter(filters or SearchFilters(), statuses)
-        # The same ranking however the KB was opened: the sentence vectors come from the store ingest
-        # wrote (`sentence_vectors`) or, for any that are missing, are embedded once and kept.
-        sentences = mode == "hybrid" and self.config.maxsim_weight > 0
-        t0 = time.perf_counter()
-        if sentences and query_vector is None:  # MaxSim needs the question's vector too
-            query_vector = self.embedder.embed_query(query)
-        embed_ms = (time.perf_counter() - t0) * 1e3
-        dense, sparse, timings = self.candidates(query, where, query_vector, expand=mode == "hybrid")
-        timings["embed"] += embed_ms
+        qv, dense, sparse, timings = self.candidates(query, where, query_vector, expand=mode == "hybrid")
         trace = RetrievalTrace(query=query, mode=mode, dense=[(p.id, p.score) for p in dense],
                                sparse=[(p.id, p.score) for p in sparse], timings_ms=timings)
         points = {p.id: p for p in sparse} | {p.id: p for p in dense}
         ranked = self.rank(mode, trace.dense, trace.sparse)
-        if sentences:
+        # The same ranking however the KB was opened: the sentence vectors come from the store ingest
+        # wrote (`sentence_vectors`) or, for any that are missing, are embedded once and kept.
+        if mode == "hybrid" and self.config.maxsim_weight > 0:
             t0 = time.perf_counter()
             top = [pid for pid, _ in ranked[: self.config.maxsim_depth]]
-            ranked = maxsim_rerank(ranked, self.sentence_maxsim(query_vector, top, points, dict(trace.dense)),
+            ranked = maxsim_rerank(ranked, self.sentence_maxsim(qv, top, points, dict(trace.dense)),
                                    self.config.maxsim_weight, self.config.maxsim_depth, self.config.maxsim_reorder)
             trace.timings_ms["maxsim"] = (time.perf_counter() - t0) * 1e3
         if mode == "hybrid":
@@ -267,7 +262,7 @@ class HybridRetriever:
         """Each chunk's best evidence sentence's cosine with the question (MaxSim).
 
         The sentences and their embedded text are the ones answers are selected from
-        (`kb.ask.select.chunk_evidence`, `sentence_text`), so with `sentence_vectors` on their
+        (`kb.ask.select.evidence_texts`), so with `sentence_vectors` on their
         vectors were stored at ingest and this reads them (`Embedder.embed_cached`); any that are
         missing are embedded once and kept. A chunk with no evidence sentence (a heading, a
         fragment) scores its own dense cosine, or 0 when dense did not return it. Front matter
@@ -291,7 +286,7 @@ class HybridRetriever:
         and no per-vector conversion (a cold one reads the vectors through `embed_cached`)."""
         import numpy as np
 
-        from kb.ask.select import chunk_evidence, sentence_text  # kb.ask imports this module
+        from kb.ask.select import evidence_texts  # kb.ask imports this module
 
         found, todo = {}, {}
         with self._matrices_lock:
@@ -306,12 +301,9 @@ class HybridRetriever:
                 else:
                     todo[pid] = key
         if todo:
-            texts = {}
-            for pid in todo:
-                pay = points[pid].payload
-                hp = pay.get("heading_path", "") or ""
-                texts[pid] = [sentence_text(hp, s.text)
-                              for s in chunk_evidence(pay.get("text", ""), hp, pay.get("title", "") or "")]
+            pays = {pid: points[pid].payload for pid in todo}
+            texts = {pid: evidence_texts(p.get("text", ""), p.get("heading_path", "") or "", p.get("title", "") or "")
+                     for pid, p in pays.items()}
             flat = list(dict.fromkeys(t for ts in texts.values() for t in ts))
             vec = dict(zip(flat, self.embedder.embed_cached(flat), strict=True)) if flat else {}
             with self._matrices_lock:

@@ -93,10 +93,9 @@ def write_passages(kb: KnowledgeBase, passages, progress: Progress) -> None:
         kb.store.upsert(points[start : start + 512])
     if kb.settings.sentence_vectors and kb.embedder.persistent is not None:
         # as ingest does: each passage's evidence sentences, embedded once for asks and MaxSim
-        from kb.ask.select import chunk_evidence, sentence_text
+        from kb.ask.select import evidence_texts
 
-        sentences = [sentence_text(p.passage_id, s.text) for p in passages
-                     for s in chunk_evidence(p.text, p.passage_id, p.title)]
+        sentences = [t for p in passages for t in evidence_texts(p.text, p.passage_id, p.title)]
         progress("sentences", 0, len(sentences))
         for start in range(0, len(sentences), 4096):
             kb.embedder.precompute(sentences[start : start + 4096])

@@ -88,6 +88,12 @@ def sentence_text(heading_path: str, sentence: str) -> str:
     return f"{heading_path.split(' > ')[-1]}: {sentence}"
 
 
+def evidence_texts(text: str, heading_path: str, title: str) -> list[str]:
+    """The embedded texts of a chunk's evidence sentences: what ingest stores ahead
+    (`sentence_vectors`), what selection embeds, and what MaxSim scores."""
+    return [sentence_text(heading_path, s.text) for s in chunk_evidence(text, heading_path, title)]
+
+
 def evidence_sentences(hits: list[Hit]) -> tuple[list[tuple[int, Sentence]], list[int]]:
     sents, untrusted = [], []
     for i, hit in enumerate(hits):

@@ -166,6 +166,13 @@ def corpus_fingerprint(corpus: Path = CORPUS, **params) -> str:
 _STORED_TEXT_CODE = ("kb/mapping.py", "kb/embedder.py", "kb/bert.py", "kb/sparse.py")
 
 
+def encoder_precision(settings) -> str:
+    """The local model's resolved arithmetic (fp32 or bf16): part of every eval KB's cache key."""
+    from kb.embedder import resolve_precision
+
+    return resolve_precision(settings.embed_precision, settings.embed_model) if settings.embedder == "local" else ""
+
+
 def ingest_code_fingerprint() -> str:
     h = hashlib.sha256()
     for src in [*sorted((REPO_ROOT / "ingest").rglob("*.py")), *(REPO_ROOT / p for p in _STORED_TEXT_CODE)]:
@@ -184,6 +191,7 @@ def golden_kb(progress: Callable[[str, int, int, str], None] | None = None, fres
 
     base = load_settings(**overrides)
     key = corpus_fingerprint(chunk_tokens=base.chunk_tokens, embedder=base.embedder, model=base.embed_model,
+                             precision=encoder_precision(base),
                              **({"embed_section": True} if base.embed_section else {}))
     kb_dir = CACHE / f"golden-{key}"
     settings = base.replace(kb_dir=kb_dir)

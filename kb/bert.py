@@ -7,13 +7,28 @@ reads its `model.safetensors` and `tokenizer.json` (the same fast tokenizer `tra
 and computes the same last hidden state. The embedder uses it when the model folder is a plain
 absolute-position, GELU BERT (`TorchBert.supports`), and `transformers` otherwise.
 Vectors match sentence-transformers to float rounding (tests/kb/test_embedder.py).
+
+Three precisions (`PRECISIONS`): fp32; bf16, the whole forward pass in bfloat16 (on CPUs with
+native bf16 arithmetic, AVX512-BF16 or AMX, about 2x fp32, vectors at cosine 0.99996 to fp32);
+and int8, the Linear layers quantised per output channel (~2.1x, cosine 0.995).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
+
+
+def native_bf16() -> bool:
+    """Whether this CPU does bfloat16 arithmetic natively (x86 AVX512-BF16 or AMX-BF16). Without it
+    torch emulates bf16, which is slower than fp32, so `embed_precision = auto` keeps fp32 there."""
+    try:
+        info = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return re.search(r"\b(avx512_bf16|amx_bf16)\b", info) is not None
 
 
 class TorchBert:
@@ -36,7 +51,9 @@ class TorchBert:
     LINEARS = ("attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense",
                "intermediate.dense", "output.dense")
 
-    def __init__(self, path: Path, max_seq_length: int, int8: bool = False) -> None:
+    PRECISIONS = ("fp32", "bf16", "int8")
+
+    def __init__(self, path: Path, max_seq_length: int, int8: bool = False, precision: str = "fp32") -> None:
         import torch
         from safetensors.torch import load_file
         from tokenizers import Tokenizer
@@ -54,8 +71,14 @@ class TorchBert:
         missing = [k for k in self._names() if k not in self._w]
         if missing:
             raise ValueError(f"{path / 'model.safetensors'}: not a BERT checkpoint (no {missing[0]})")
-        self.int8 = int8
-        self._packed = self._quantise() if int8 else {}
+        precision = "int8" if int8 else precision
+        if precision not in self.PRECISIONS:
+            raise ValueError(f"precision {precision!r}: use one of {', '.join(self.PRECISIONS)}")
+        self.precision = precision
+        self.int8 = precision == "int8"
+        self._packed = self._quantise() if self.int8 else {}
+        if precision == "bf16":  # weights cast once; every activation then stays in bfloat16
+            self._w = {k: v.to(torch.bfloat16) for k, v in self._w.items()}
 
     def _quantise(self) -> dict:
         """Each layer's six Linear weights as int8, one scale per output channel (symmetric), for
@@ -107,7 +130,7 @@ class TorchBert:
         return ids, mask
 
     def hidden(self, texts: list[str]):
-        """The last hidden state (batch, tokens, hidden) and the attention mask (batch, tokens)."""
+        """The last hidden state (batch, tokens, hidden; float32) and the attention mask (batch, tokens)."""
         from torch.nn.functional import gelu, layer_norm, scaled_dot_product_attention
 
         w, eps, h = self._w, self.eps, self.hidden_size
@@ -131,4 +154,4 @@ class TorchBert:
             inter = gelu(self._linear(x, p + "intermediate.dense"))
             out = self._linear(inter, p + "output.dense")
             x = layer_norm(out + x, (h,), w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], eps)
-        return x, mask
+        return x.float(), mask

@@ -120,7 +120,8 @@ class SentenceTransformerEmbedder(Embedder):
     Any other model loads through sentence-transformers as before.
     """
 
-    def __init__(self, model_dir: str | Path | None = None, batch_size: int = 32, int8: bool = False) -> None:
+    def __init__(self, model_dir: str | Path | None = None, batch_size: int = 32, int8: bool = False,
+                 precision: str = "fp32") -> None:
         path = Path(model_dir) if model_dir else packaged_model_dir()
         if not (path / "config.json").is_file():
             raise ConfigError(
@@ -128,21 +129,26 @@ class SentenceTransformerEmbedder(Embedder):
                 "Set KB_EMBED_MODEL to a local model folder."
             )
         plain = mean_pooled_config(path)
-        if int8:
+        precision = "int8" if int8 else precision
+        if precision != "fp32":
             from kb.bert import TorchBert
 
             if plain is None or not TorchBert.supports(path):
-                raise ConfigError(f"{path}: KB_EMBEDDER=int8 needs a plain BERT sentence-transformers model "
+                what = "KB_EMBEDDER=int8" if precision == "int8" else f"embed_precision={precision}"
+                raise ConfigError(f"{path}: {what} needs a plain BERT sentence-transformers model "
                                   "(Transformer, mean Pooling, Normalize; model.safetensors, tokenizer.json).")
+        self.precision = precision
         if plain is not None:
             self._model = MeanPooledModel(path, int(plain.get("max_seq_length") or 512),
-                                          bool(plain.get("do_lower_case")), int8=int8)
+                                          bool(plain.get("do_lower_case")), precision=precision)
         else:
             from sentence_transformers import SentenceTransformer
 
             self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
         self._lock = threading.Lock()
-        self.name = (path.name if model_dir else "all-MiniLM-L6-v2") + ("-int8" if int8 else "")
+        # bf16 keeps the fp32 name: its vectors agree with fp32 to cosine 0.99996 (tests/kb/test_embedder.py),
+        # so a store or sentence-vector file made with either serves both. int8 (0.995) is named apart.
+        self.name = (path.name if model_dir else "all-MiniLM-L6-v2") + ("-int8" if precision == "int8" else "")
         dim_of = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         self.dim = int(dim_of())
         self.batch_size = batch_size
@@ -211,13 +217,14 @@ class MeanPooledModel:
     packaged model) runs on `kb.bert.TorchBert`, without importing `transformers`; any other
     architecture on `transformers.AutoModel`."""
 
-    def __init__(self, path: Path, max_seq_length: int, lower_case: bool = False, int8: bool = False) -> None:
+    def __init__(self, path: Path, max_seq_length: int, lower_case: bool = False, int8: bool = False,
+                 precision: str = "fp32") -> None:
         from kb.bert import TorchBert
 
         self.max_seq_length = max_seq_length
         self._lower = lower_case
         if TorchBert.supports(path):
-            self._bert = TorchBert(path, max_seq_length, int8=int8)
+            self._bert = TorchBert(path, max_seq_length, int8=int8, precision=precision)
             self._dim = self._bert.hidden_size
         else:
             from transformers import AutoModel, AutoTokenizer
@@ -392,4 +399,16 @@ def open_embedder(settings) -> Embedder:
         return SentenceTransformerEmbedder(settings.embed_model or None, settings.embed_batch_size, int8=True)
     if settings.embedder == "onnx-int8":
         return OnnxEmbedder(settings.embed_model or None, batch_size=settings.embed_batch_size)
-    return SentenceTransformerEmbedder(settings.embed_model or None, settings.embed_batch_size)
+    return SentenceTransformerEmbedder(settings.embed_model or None, settings.embed_batch_size,
+                                       precision=resolve_precision(settings.embed_precision, settings.embed_model))
+
+
+def resolve_precision(precision: str, model_dir: str = "") -> str:
+    """`auto`: bf16 for a plain BERT model on a CPU with native bf16 arithmetic, else fp32."""
+    if precision != "auto":
+        return precision
+    from kb.bert import TorchBert, native_bf16
+
+    path = Path(model_dir) if model_dir else packaged_model_dir()
+    plain = mean_pooled_config(path) is not None and TorchBert.supports(path)
+    return "bf16" if plain and native_bf16() else "fp32"

@@ -79,6 +79,15 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("embed_base_url", "", "KB_EMBED_BASE_URL", "OpenAI-compatible embeddings URL."),
     Setting("embed_api_key", "", "KB_EMBED_API_KEY", "API key for the embeddings URL.", secret=True),
+    Setting(
+        "embed_precision",
+        "auto",
+        "KB_EMBED_PRECISION",
+        "Arithmetic of the local model (embedder=local): auto (bf16 on a CPU with native bfloat16, "
+        "AVX512-BF16 or AMX, else fp32), fp32, or bf16 (about 2x fp32 there; vectors at cosine 0.99996 to "
+        "fp32, so stores made with either serve both; docs/PERFORMANCE.md).",
+        ("auto", "fp32", "bf16"),
+    ),
     Setting("embed_batch_size", 16, "KB_EMBED_BATCH_SIZE",
             "Chunks per embedding batch (16: best of 16/32/64/128 in evals.bench.ingest on 2 cores; ingest 1.32x faster than 32)."),
     Setting(
@@ -251,6 +260,7 @@ class Settings:
     app_port: int
     app_base_url: str
     upload_max_mb: int = 20
+    embed_precision: str = "auto"
     embed_section: bool = False
     sentence_vectors: bool = True
     bulletin_weight: float = 0.8

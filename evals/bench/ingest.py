@@ -64,13 +64,19 @@ def rates(seconds: float, chunks: int, pages: int, cov: dict) -> dict:
 
 
 def make_embedder(name: str):
-    from kb.embedder import OnnxEmbedder, SentenceTransformerEmbedder
+    """`local`: the packaged model as `kb ingest` builds it (its `embed_precision`, auto: bf16 on a CPU
+    with native bf16); `fp32`, `bf16`: that precision; `int8`, `onnx-int8`: those encoders."""
+    from kb.embedder import OnnxEmbedder, SentenceTransformerEmbedder, resolve_precision
     from kb.settings import load_settings
 
-    batch = load_settings().embed_batch_size  # as `kb ingest` builds it (16 by default)
+    settings = load_settings()
+    batch = settings.embed_batch_size  # as `kb ingest` builds it (16 by default)
     if name == "onnx-int8":
         return OnnxEmbedder(batch_size=batch)
-    return SentenceTransformerEmbedder(batch_size=batch, int8=name == "int8")
+    if name == "int8":
+        return SentenceTransformerEmbedder(batch_size=batch, int8=True)
+    precision = name if name in ("fp32", "bf16") else resolve_precision(settings.embed_precision)
+    return SentenceTransformerEmbedder(batch_size=batch, precision=precision)
 
 
 def kb_ingest(files: list[Path] | Path, embedder, count, **settings_over) -> tuple[dict, list[str], object]:
@@ -127,7 +133,7 @@ def _direct(embedder):
     from kb.embedder import SentenceTransformerEmbedder, packaged_model_dir
 
     model = None
-    if isinstance(embedder, SentenceTransformerEmbedder) and not embedder.name.endswith("-int8"):
+    if isinstance(embedder, SentenceTransformerEmbedder) and embedder.precision == "fp32":
         # the fp32 limit is sentence-transformers itself
         from sentence_transformers import SentenceTransformer
 
@@ -209,8 +215,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--datasets", default="corpus,greenbook")
     parser.add_argument("--copies", type=int, default=6, help="copies of corpus/ (6 gives ~3,000 chunks)")
-    parser.add_argument("--embedders", default="local", help="encoders that run the whole kb ingest")
-    parser.add_argument("--compare-encoders", default="onnx-int8,int8",
+    parser.add_argument("--embedders", default="local",
+                        help="encoders that run the whole kb ingest: local (as shipped), fp32, bf16, int8, onnx-int8")
+    parser.add_argument("--compare-encoders", default="bf16,onnx-int8,int8",
                         help="encoders timed on the same chunk texts only (encoder limit), beside fp32")
     parser.add_argument("--no-naive", action="store_true")
     parser.add_argument("--no-reingest", action="store_true")
@@ -245,7 +252,8 @@ def main() -> None:
             shutil.rmtree(kb.settings.kb_dir, ignore_errors=True)
             row[f"encoder[{name}]"] = limit = encoder_limit(emb, texts, count)
             print(f"encoder limit [{name}]: {limit}", flush=True)
-            for other in [e for e in args.compare_encoders.split(",") if e and e not in embedders]:
+            # the baseline of every ratio: sentence-transformers fp32 on the same texts
+            for other in [e for e in ["fp32", *args.compare_encoders.split(",")] if e and e not in embedders]:
                 if f"encoder[{other}]" not in row:
                     row[f"encoder[{other}]"] = fig = encoder_limit(make_embedder(other), texts, count)
                     print(f"encoder limit [{other}]: {fig}", flush=True)
@@ -266,7 +274,7 @@ def main() -> None:
 
 def ratios(row: dict, embedders: list[str]) -> dict:
     out = {}
-    fp32 = row.get("encoder[local]")
+    fp32 = row.get("encoder[fp32]") or row.get("encoder[local]")
     for name in embedders:
         for label in (f"kb[{name}]", f"kb[{name}] chunks only"):
             kb = row.get(label)
@@ -280,8 +288,8 @@ def ratios(row: dict, embedders: list[str]) -> dict:
             if naive:
                 key = "pages_per_s" if kb["pages_per_s"] else "embedded_tokens_per_s"
                 out[f"{label} / naive llama-index 256 ({key})"] = ratio(kb[key], naive[key])
-    for other in ("onnx-int8", "int8"):
-        if fp32 and f"encoder[{other}]" in row:
+    for other in ("onnx-int8", "int8", "bf16", *embedders):
+        if fp32 and f"encoder[{other}]" in row and other != "fp32":
             out[f"{other} encoder / fp32 encoder (chunks/s)"] = ratio(row[f"encoder[{other}]"]["chunks_per_s"],
                                                                      fp32["chunks_per_s"])
     return out

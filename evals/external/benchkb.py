@@ -36,9 +36,13 @@ def open_cached(
     **overrides,
 ) -> KnowledgeBase:
     """Open the cached KB for (dataset, params, the configured encoder), building it first if needed."""
-    encoder = load_settings(**overrides).embedder
-    if encoder != "local":  # a store is made by one encoder (the key of a "local" store is as before)
-        params = {**params, "encoder": encoder}
+    from evals.golden import encoder_precision
+
+    base = load_settings(**overrides)
+    if base.embedder != "local":  # a store is made by one encoder (the key of a "local" store is as before)
+        params = {**params, "encoder": base.embedder}
+    if encoder_precision(base) == "bf16":  # bf16 vectors are close to fp32 but not equal: their own KB
+        params = {**params, "precision": "bf16"}
     kb_dir = cache_dir(dataset, **params)
     settings: Settings = load_settings(kb_dir=kb_dir, **overrides)
     if not (kb_dir / ".complete").is_file():

@@ -115,3 +115,55 @@ def test_the_default_model_runs_without_sentence_transformers_and_matches_it(tmp
         '{"word_embedding_dimension": 384, "pooling_mode_cls_token": true, "pooling_mode_mean_tokens": false}')
     assert mean_pooled_config(other) is None
     assert not isinstance(SentenceTransformerEmbedder(other)._model, MeanPooledModel)
+
+
+def test_bf16_is_close_to_fp32_shares_its_name_and_is_chosen_by_auto_where_the_cpu_has_bf16(tmp_path, monkeypatch):
+    """embed_precision: bf16 runs the whole forward pass in bfloat16 (about 2x fp32 on CPUs with
+    native bf16). Its vectors agree with fp32 to cosine > 0.9998, close enough that a store made
+    by either serves both, so it keeps the fp32 name; `auto` picks it only where the CPU has
+    native bf16 arithmetic (emulated bf16 is slower than fp32)."""
+    import numpy as np
+
+    import kb.bert
+    from kb.embedder import ConfigError, SentenceTransformerEmbedder, open_embedder, resolve_precision
+    from kb.settings import load_settings
+
+    texts = ["Hepatitis B booster after a needlestick injury.", "PEP", "",
+             "Anti-HBs of 10-99 mIU/ml: a low responder. " * 40]  # one word, empty, past 256 tokens
+    bf16 = open_embedder(load_settings(kb_dir=tmp_path / "kb", embed_precision="bf16"))
+    fp32 = SentenceTransformerEmbedder()
+    assert bf16.name == fp32.name == "all-MiniLM-L6-v2" and bf16.precision == "bf16" and fp32.precision == "fp32"
+    assert bf16._model._bert.precision == "bf16"
+    a, b = np.asarray(bf16.embed(texts)), np.asarray(fp32.embed(texts))
+    assert a.dtype == np.float64 and np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-4)
+    cos = (a * b).sum(1)
+    assert cos.min() > 0.9998 and cos.min() < 1.0 - 1e-7  # close, and really computed in bf16
+    assert np.allclose(bf16.embed_query(texts[0]), a[0], atol=2e-3)
+
+    monkeypatch.setattr(kb.bert, "native_bf16", lambda: True)
+    assert resolve_precision("auto") == "bf16"
+    monkeypatch.setattr(kb.bert, "native_bf16", lambda: False)
+    assert resolve_precision("auto") == "fp32"
+    assert resolve_precision("bf16") == "bf16" and resolve_precision("fp32") == "fp32"
+    assert open_embedder(load_settings(kb_dir=tmp_path / "kb", embed_precision="auto")).precision == "fp32"
+
+    (tmp_path / "not-bert").mkdir()
+    (tmp_path / "not-bert" / "config.json").write_text('{"model_type": "t5"}')
+    with pytest.raises(ConfigError, match="embed_precision=bf16 needs a plain BERT"):
+        SentenceTransformerEmbedder(tmp_path / "not-bert", precision="bf16")
+    with pytest.raises(ValueError, match="use one of fp32, bf16, int8"):
+        kb.bert.TorchBert(kb.embedder.packaged_model_dir(), 256, precision="fp16")
+    with pytest.raises(ConfigError, match="embed_precision"):
+        load_settings(kb_dir=tmp_path / "kb", embed_precision="fp16")
+
+
+def test_native_bf16_reads_the_cpu_flags(tmp_path, monkeypatch):
+    import kb.bert
+
+    real_read = kb.bert.Path.read_text
+    for flags, expected in (("fpu avx512f avx512_bf16 avx512_vnni", True), ("fpu amx_bf16 amx_tile", True),
+                            ("fpu avx2 avx512f avx512_vnni", False)):
+        monkeypatch.setattr(kb.bert.Path, "read_text",
+                            lambda self, *a, _f=flags, **k: f"flags\t\t: {_f}\n" if str(self) == "/proc/cpuinfo"
+                            else real_read(self, *a, **k))
+        assert kb.bert.native_bf16() is expected

@@ -34,7 +34,8 @@ MAX_REFUSED_ANSWERABLE = 0.05
 def case_features(kb, question: str, drop_doc: str | None = None, k: int = 6) -> dict[str, float]:
     qv = kb.embedder.embed_query(question)
     found = kb.retriever.retrieve(question, k + 6 if drop_doc else k, None, "hybrid", query_vector=qv)
-    hits = [h for h in found.hits if h.chunk.doc_id != drop_doc][:k]
+    # as `AskPipeline.decide` reads them: without the sentence MaxSim re-rank, when it ran
+    hits = [h for h in (found.unreordered or found.hits) if h.chunk.doc_id != drop_doc][:k]
     ev = select_evidence(question, hits, kb.embedder, question_vector=qv)
     x = features(question, hits, ev, found.trace)
     x["_picks"] = float(bool(ev.picks))

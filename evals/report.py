@@ -75,7 +75,7 @@ def suite_charts(suite: str, summary: dict, records: list[dict]) -> list[str]:
         ans = {k: v for k, v in summary["answers"].items() if isinstance(v, float) and v <= 1.0}
         svgs.append(charts.grouped_bars({k.replace("_", " ")[:16]: {"score": v} for k, v in ans.items()},
                                         f"{suite}: answers"))
-    lat = [r["latency_ms"].get("ask") or r["latency_ms"].get("hybrid") for r in records]
+    lat = [r.get("latency_ms", {}).get("ask") or r.get("latency_ms", {}).get("hybrid") for r in records]  # checker cases have none
     lat = [x for x in lat if x is not None]
     if lat:
         svgs.append(charts.histogram(lat, f"{suite}: latency per question"))

@@ -5,7 +5,7 @@ Order of operations:
 2. dense and BM25 candidate lists (hybrid BM25 also searches the other names of the query's
    domain terms, `kb.vocabulary`, at `query_expansion` weight when that is on), fused on the client (`kb.fusion`), so both
    store backends rank identically and the trace keeps each retriever's rank;
-3. sentence-level scoring (hybrid only, `maxsim_weight`, off by default): the fused top 10 are re-ordered by
+3. sentence-level scoring (hybrid only, `maxsim_weight`, 0.75 by default): the fused top 10 are re-ordered by
    their best evidence sentence's similarity to the question (MaxSim over the sentence vectors
    ingest stored), so a chunk whose one sentence answers is not out-ranked by a chunk that is
    merely about the topic;
@@ -62,7 +62,7 @@ class RetrievalConfig:
     bulletin_half_life: float = 4.0  # years; 0 = off
     boilerplate_weight: float = 0.8
     query_expansion: float = 0.0
-    maxsim_weight: float = 0.0  # 0 = off (see kb.settings)
+    maxsim_weight: float = 0.75  # 0 = off (see kb.settings)
     maxsim_depth: int = 30
     maxsim_reorder: int = 10
 
@@ -130,10 +130,16 @@ def is_front_matter(payload: dict) -> bool:
 
 @dataclass(frozen=True)
 class Retrieved:
-    """Hits, best first, and the retrieval trace the answer keeps."""
+    """Hits, best first, and the retrieval trace the answer keeps.
+
+    `unreordered`: with the sentence MaxSim re-rank on, the hits as fusion and the authority priors
+    ranked them without it (None when MaxSim did not run). The refusal decision reads these, so
+    turning MaxSim on changes which passages an answer quotes, not whether it answers.
+    """
 
     hits: list[Hit]
     trace: RetrievalTrace
+    unreordered: list[Hit] | None = None
 
 
 def to_point_filter(filters: SearchFilters, statuses: tuple[str, ...] | None = None) -> PointFilter:
@@ -236,16 +242,24 @@ class HybridRetriever:
                                sparse=[(p.id, p.score) for p in sparse], timings_ms=timings)
         points = {p.id: p for p in sparse} | {p.id: p for p in dense}
         ranked = self.rank(mode, trace.dense, trace.sparse)
+        unreordered = None
         # The same ranking however the KB was opened: the sentence vectors come from the store ingest
         # wrote (`sentence_vectors`) or, for any that are missing, are embedded once and kept.
         if mode == "hybrid" and self.config.maxsim_weight > 0:
             t0 = time.perf_counter()
             top = [pid for pid, _ in ranked[: self.config.maxsim_depth]]
-            ranked = maxsim_rerank(ranked, self.sentence_maxsim(qv, top, points, dict(trace.dense)),
-                                   self.config.maxsim_weight, self.config.maxsim_depth, self.config.maxsim_reorder)
+            reranked = maxsim_rerank(ranked, self.sentence_maxsim(qv, top, points, dict(trace.dense)),
+                                     self.config.maxsim_weight, self.config.maxsim_depth, self.config.maxsim_reorder)
             trace.timings_ms["maxsim"] = (time.perf_counter() - t0) * 1e3
+            unreordered = self._hits(self.authority(ranked, points, query), points, where, k, trace)
+            ranked = reranked
         if mode == "hybrid":
             ranked = self.authority(ranked, points, query)
+        return Retrieved(self._hits(ranked, points, where, k, trace), trace, unreordered)
+
+    def _hits(self, ranked: list[tuple[str, float]], points: dict[str, StoredPoint], where: PointFilter, k: int,
+              trace: RetrievalTrace) -> list[Hit]:
+        """The top `k` live hits of a ranking, at most `max_chunks_per_doc` per document."""
         kept, live = self.live_only(ranked, points, set(where.statuses))
         order = cap_per_group([pid for pid, _ in kept], {pid: points[pid].payload["doc_id"] for pid, _ in kept},
                               self.config.max_chunks_per_doc)[:k]
@@ -253,9 +267,8 @@ class HybridRetriever:
         ranks = {"dense": {pid: i for i, (pid, _) in enumerate(trace.dense, 1)},
                  "sparse": {pid: i for i, (pid, _) in enumerate(trace.sparse, 1)}}
         dense_score = dict(trace.dense)
-        hits = [_hit(points[pid], live, score_of[pid], ranks["dense"].get(pid), ranks["sparse"].get(pid),
+        return [_hit(points[pid], live, score_of[pid], ranks["dense"].get(pid), ranks["sparse"].get(pid),
                      dense_score.get(pid)) for pid in order]
-        return Retrieved(hits, trace)
 
     def sentence_maxsim(self, query_vector: list[float], pids: list[str], points: dict[str, StoredPoint],
                         dense: dict[str, float] | None = None) -> dict[str, float]:

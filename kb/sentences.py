@@ -27,13 +27,21 @@ class Sentence:
     end: int
 
 
+_WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz.")
+
+
 def _is_abbreviation(text: str, dot_index: int) -> bool:
     if text[dot_index] != ".":
         return False
-    m = re.search(r"([A-Za-z.]+)$", text[:dot_index])
-    if not m:
+    # The run of letters and dots just before the full stop, found by walking back from it (a
+    # `[A-Za-z.]+$` search over text[:dot_index] rescanned the whole prefix at every full stop:
+    # quadratic, 1.5 s of 2.6 s of the cold sentence MaxSim over MedQuAD's long passages).
+    begin = dot_index
+    while begin > 0 and text[begin - 1] in _WORD_CHARS:
+        begin -= 1
+    if begin == dot_index:
         return False
-    word = m.group(1).lower().strip(".")
+    word = text[begin:dot_index].lower().strip(".")
     if word in _ABBREVIATIONS:
         return True
     return len(word) == 1 and word.isalpha()  # initials such as "J. Smith"

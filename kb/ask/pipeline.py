@@ -71,7 +71,7 @@ class AskPipeline:
         filters = filters or SearchFilters()
         found = clock.time("retrieve", self.retrieve.run, question, filters, k, mode)
         evidence = clock.time("select", select_evidence, question, found.hits, self.embedder, found.question_vector)
-        decision = clock.time("answerability", self.answerability.run, question, found.hits, evidence, found.trace)
+        decision = clock.time("answerability", self.decide, question, found, evidence)
         draft = clock.time("compose", self.compose, question, found, evidence, answer_mode, on_token) \
             if decision.answerable else None
         notices = list(draft.warnings) if draft else []
@@ -83,6 +83,17 @@ class AskPipeline:
         return self.answer(found, evidence, decision, draft, warnings, answer_mode, clock, checked)
 
     # ------------------------------------------------------------ stages
+
+    def decide(self, question: str, found: Retrieval, evidence: Evidence) -> Decision:
+        """Answer or refuse. With the sentence MaxSim re-rank on, from the hits as fusion ranked them
+        (`Retrieval.unreordered`): the refusal model was fitted on those, and re-ordering the first
+        page must change which passages an answer quotes, not whether the library covers the question."""
+        hits = found.hits
+        if found.unreordered is not None and [h.chunk.chunk_id for h in found.unreordered] != \
+                [h.chunk.chunk_id for h in hits]:
+            hits = found.unreordered
+            evidence = select_evidence(question, hits, self.embedder, found.question_vector)
+        return self.answerability.run(question, hits, evidence, found.trace)
 
     def compose(self, question: str, found: Retrieval, evidence: Evidence, answer_mode: str, on_token) -> Draft:
         extractive = compose_extractive(evidence.picks, found.hits, self.link_for)

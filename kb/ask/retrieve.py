@@ -22,6 +22,8 @@ class Retrieval:
     hits: list[Hit]
     trace: RetrievalTrace
     superseded: list[Hit]  # dense matches among superseded documents (empty if they were searched)
+    # the hits without the sentence MaxSim re-rank, when it ran (`Retrieved.unreordered`): refusal reads them
+    unreordered: list[Hit] | None = None
 
 
 class RetrieveStage:
@@ -34,4 +36,4 @@ class RetrieveStage:
         found = self.retriever.retrieve(question, k, filters, mode, query_vector=qv)
         superseded = [] if filters.include_superseded else self.retriever.dense_matches(
             qv, SUPERSEDED_CANDIDATES, filters, (DocStatus.superseded.value,))
-        return Retrieval(question, qv, found.hits, found.trace, superseded)
+        return Retrieval(question, qv, found.hits, found.trace, superseded, found.unreordered)

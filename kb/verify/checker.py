@@ -153,6 +153,19 @@ def candidate_spans(passages: Sequence[Passage]) -> list[_Span]:
     return spans
 
 
+def context_terms(passage: Passage) -> set[str]:
+    """The content terms of a passage's document title and section headings, without numbers.
+
+    A list item reads under its heading: "Check in at least every hour while working alone" in
+    "Lone Working Policy 2024 > 5 Check-in intervals" states the rule for lone workers. These terms
+    count towards a span's coverage of the claim, so a claim may name the subject its source's
+    heading names. Quantities, negations and named entities are still compared with the span alone.
+    """
+    if passage.chunk is None:
+        return set()
+    return topic_terms(f"{passage.chunk.title} {passage.chunk.heading_path.replace(' > ', ' ')}")
+
+
 def quantity_check(claim_q: list[Quantity], source_q: list[Quantity]) -> tuple[str, str]:
     """("match" | "conflict" | "missing", reason) for the claim's quantities against a source's."""
     for q in claim_q:
@@ -205,9 +218,12 @@ class RuleChecker:
         c_terms = topic_terms(claim)
         # Coverage is cheap: embed only the spans that share most of the claim's rare terms.
         # Ties (many spans hold every topic term) break on the claim's other terms, its numbers
-        # included, then on shorter spans.
+        # included, then on shorter spans. A span is read under its document's title and section
+        # (`context_terms`): they can name what it is about, never the values it states.
         all_terms = content_terms(claim)
-        keyed = [(weighted_coverage(c_terms, t := content_terms(s.text)), weighted_coverage(all_terms, t), i, s)
+        context = [context_terms(p) for p in passages]
+        keyed = [(weighted_coverage(c_terms, t := content_terms(s.text) | context[s.passage]),
+                  weighted_coverage(all_terms, t), i, s)
                  for i, s in enumerate(spans)]
         keyed.sort(key=lambda x: (-x[0], -x[1], len(x[3].text)))
         covered = [(cov, i, s) for cov, _, i, s in keyed[: self.thresholds.embed_candidates]]
@@ -227,7 +243,8 @@ class RuleChecker:
             q_state, q_reason = quantity_check(claim_q, extract_quantities(now))
             clash = (q_reason if q_state == "conflict" else None) or polarity_conflict(claim, s.text) \
                 or entity_conflict(claim, s.text)
-            reason = clash or (q_reason if q_state == "missing" else "") or _uncovered_reason(claim, s.text)
+            reason = clash or (q_reason if q_state == "missing" else "") or _uncovered_reason(claim, s.text,
+                                                                                                context[s.passage])
             # What the claim negates must be negated in the source too ("PEP is not needed" needs a
             # source that says something is not needed, not any sentence that mentions PEP).
             negation_found = claim_negated <= negated_terms(s.text)
@@ -309,8 +326,8 @@ def decide(assessments: list[Assessment], n_passages: int, t: Thresholds) -> Ver
                    top.evidence, per_passage, features)
 
 
-def _uncovered_reason(claim: str, source: str) -> str:
-    gone = uncovered(topic_terms(claim), content_terms(source))
+def _uncovered_reason(claim: str, source: str, context: set[str] = frozenset()) -> str:
+    gone = uncovered(topic_terms(claim), content_terms(source) | context)
     if not gone:
         return ""
     surface = {stem(t): t for t in tokens(claim)}  # show "rabies", not its stem

@@ -86,7 +86,9 @@ _COUNT = re.compile(
     r"primary|routine|repeat|single)\s+)?(?P<noun>" + "|".join(sorted(COUNT_NOUNS, key=len, reverse=True)) + r")\b",
     re.I,
 )
-_BARE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)(?![\w.]|\.\d)")
+# A bare number: not part of a word, a decimal or a section number ("7.1"); a full stop after it
+# ends the sentence ("reviewed by January 2027.": the year is still a value to compare).
+_BARE = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)(?!\w|\.\d)")
 
 
 @dataclass(frozen=True)

@@ -101,6 +101,15 @@ def test_reports_are_self_contained_with_svg():
     assert "| passage_recall@1 | 0.300 | 0.200 |" in md
 
 
+def test_the_checker_suite_report_renders_without_latencies():
+    """`kb eval --suite checker` records are claims, not questions: no latency_ms (it crashed the HTML report)."""
+    summary = {"n": 2, "checker": {"wrong_caught": 1.0}}
+    run = {"run_id": "r", "created": dt.date.today().isoformat(), "mode": "extractive", "suites": {"checker": summary}}
+    recs = [{"suite": "checker", "id": "c1", "kind": "number", "question": "claim", "passed": True, "reasons": []}]
+    assert "<svg" in report.render_html(run, recs) or "checker" in report.render_html(run, recs)
+    assert "wrong_caught" in report.render_markdown(run)
+
+
 def test_charts_handle_empty_input():
     assert "no data" in charts.histogram([], "t")
     assert charts.curves({"a": [(1, 0.5), (10, 0.9)]}, "c").startswith("<svg")

@@ -264,6 +264,17 @@ def test_hybrid_maxsim_reads_the_sentence_vectors_ingest_stored(tmp_path):
         assert all(-1.0 <= s <= 1.0 for s in scores.values())
         dense = kb.retriever.retrieve("When are booster doses given?", 2, mode="dense")
         assert "maxsim" not in dense.trace.timings_ms
+        # the order without MaxSim is kept for the refusal decision (AskPipeline.decide)
+        assert found.unreordered is not None and len(found.unreordered) == len(found.hits)
+        assert {h.chunk.chunk_id for h in found.unreordered} <= {p.id for p in kb.store.scroll()}
+        assert dense.unreordered is None
+
+
+def test_maxsim_is_on_by_default_and_off_leaves_no_second_order(tmp_path):
+    from kb.settings import load_settings
+
+    assert RetrievalConfig().maxsim_weight == load_settings(kb_dir=tmp_path).maxsim_weight == 0.75
+    assert RetrievalConfig.from_settings(load_settings(kb_dir=tmp_path, maxsim_weight=0)).maxsim_weight == 0
 
 
 def test_front_matter_gets_no_sentence_boost():

@@ -65,3 +65,27 @@ def test_a_document_with_instructions_is_flagged_at_ingest(small_kb):
     assert [f["doc_id"] for f in flagged] == ["poisoned"]
     assert "Ignore previous instructions" in flagged[0]["sentences"][0]
     assert any(e["action"] == "flagged" for e in small_kb.catalog.events("poisoned"))
+
+
+def test_refusal_is_decided_on_the_order_without_the_maxsim_rerank(small_kb, monkeypatch):
+    """MaxSim re-orders the first page; the refusal model was fitted on the fused order, so the decision reads
+    `Retrieval.unreordered`: the same question gets the same decision whatever order the answer quotes from."""
+    from dataclasses import replace
+
+    from kb.ask.select import select_evidence
+    from kb.records import SearchFilters
+
+    q = "When should PEP be started after the injury?"
+    found = small_kb.pipeline.retrieve.run(q, SearchFilters(), 6, "hybrid")
+    assert len(found.hits) > 1
+    reordered = replace(found, hits=list(reversed(found.hits)), unreordered=found.hits)
+    seen = []
+    stage = small_kb.pipeline.answerability
+    real = stage.run
+    monkeypatch.setattr(stage, "run", lambda question, hits, ev, trace: seen.append(hits) or real(question, hits, ev, trace))
+    plain = small_kb.pipeline.decide(q, replace(found, unreordered=None),
+                                     select_evidence(q, found.hits, small_kb.embedder, found.question_vector))
+    moved = small_kb.pipeline.decide(q, reordered,
+                                     select_evidence(q, reordered.hits, small_kb.embedder, found.question_vector))
+    assert seen[0] == seen[1] == found.hits
+    assert moved.probability == plain.probability and moved.answerable == plain.answerable

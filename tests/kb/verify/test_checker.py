@@ -69,3 +69,22 @@ def test_decide_is_a_pure_function_of_assessments_and_thresholds(checker):
     strict = Thresholds(support_align=1.1)
     assert decide(ass, len(SOURCES), strict).verdict == "unsupported"
     assert decide(ass, len(SOURCES), checker.thresholds).verdict == "supported"
+
+
+def test_a_list_item_is_read_under_its_title_and_heading(checker):
+    """The subject of a list item is often only in its heading: "Check in at least every hour" under the lone
+    working policy's "Check-in intervals" supports "Lone workers must check in at least every hour". The heading
+    supplies what the item is about, never its values: a changed interval is still contradicted, and the same item
+    without the heading does not support the claim."""
+    from kb.records import Chunk, DocType
+
+    item = "5 Check-in intervals\n\n- Check in with the buddy at the start of the shift.\n- Check in at least every hour while working alone."
+    chunk = Chunk(chunk_id="c1", doc_id="lone", version="v1", ordinal=3, text=item, title="Lone Working Policy 2024",
+                  char_start=0, char_end=len(item), token_count=30,
+                  heading_path="Lone Working Policy 2024 > 5 Check-in intervals", doc_type=DocType.policy,
+                  source_path="lone.md")
+    claim = "Lone workers must check in at least every hour while working alone."
+    assert checker.check(claim, [Passage.of(chunk)]).verdict == "supported"
+    assert checker.check(claim, [Passage(item)]).verdict != "supported"  # no heading, no subject
+    wrong = checker.check("Lone workers must check in at least every 4 hours while working alone.", [Passage.of(chunk)])
+    assert wrong.verdict == "contradicted" and "every 4 hours" in wrong.reason

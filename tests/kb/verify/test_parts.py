@@ -95,3 +95,10 @@ def test_terms_canonicalise_synonyms_and_weigh_rare_words():
     assert rarity("rabies") > rarity("staff") > rarity("the")
     assert "72" not in topic_terms("PEP within 72 hours") and "hour" not in topic_terms("PEP within 72 hours")
     assert weighted_coverage({"rabies", "staff"}, {"staff"}) < 0.5
+
+
+def test_a_number_that_ends_a_sentence_is_still_a_value():
+    """"reviewed by January 2027." states 2027 (the full stop used to hide it), while section numbers stay one value."""
+    assert [q.low for q in extract_quantities("This policy will be reviewed by January 2027.")] == [2027.0]
+    assert [q.low for q in extract_quantities("A fit note is needed from day 17.")] == [17.0]
+    assert [q.describe() for q in extract_quantities("See section 7.1 for details.")] == ["7.1"]

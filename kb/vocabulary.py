@@ -111,7 +111,7 @@ SYNONYMS: dict[str, str] = {
     "measles mumps and rubella": "mmr",
     "lone workers": "lone_worker",
     "lone worker": "lone_worker",
-    "lone working": "lone_worker",  # the activity and the person: one term for matching
+    "lone working": "lone_working",
     "hand-arm vibration": "havs",
     "hand arm vibration": "havs",
     "yellow fever": "yellow_fever",

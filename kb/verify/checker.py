@@ -163,7 +163,9 @@ def context_terms(passage: Passage) -> set[str]:
     """
     if passage.chunk is None:
         return set()
-    return topic_terms(f"{passage.chunk.title} {passage.chunk.heading_path.replace(' > ', ' ')}")
+    terms = topic_terms(f"{passage.chunk.title} {passage.chunk.heading_path.replace(' > ', ' ')}")
+    # A document about an activity ("Lone Working Policy") is about the people who do it ("lone workers").
+    return terms | {t.removesuffix("_working") + "_worker" for t in terms if t.endswith("_working")}
 
 
 def quantity_check(claim_q: list[Quantity], source_q: list[Quantity]) -> tuple[str, str]:

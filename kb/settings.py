@@ -165,11 +165,11 @@ SETTINGS: tuple[Setting, ...] = (
             "post-exposure prophylaxis, HCW, EPP, BBV, ...; kb.toml [vocabulary]) in the BM25 query. "
             "Off (0) by default: at 0.25 golden chunk recall@1 rises .811 -> .821 but the refusal model, "
             "fitted without it, refuses one more stale question; refit it (evals.fit_answerability) if you turn it on."),
-    Setting("maxsim_weight", 0.75, "KB_MAXSIM_WEIGHT",
+    Setting("maxsim_weight", 0.5, "KB_MAXSIM_WEIGHT",
             "Hybrid search: the fused top maxsim_reorder chunks are re-ordered by fused score + this x "
-            "their best evidence sentence's similarity to the question (MaxSim over the sentence vectors "
-            "that ingest stores with sentence_vectors on), both normalised over the top maxsim_depth; 0 = off. "
-            "At 0.75 COVID-QA dev span recall@5 .802 -> .8245. Refusal is decided on the order without it, "
+            "their best evidence sentence's similarity to the question, or the chunk's own when higher (MaxSim "
+            "over the sentence vectors that ingest stores with sentence_vectors on), both normalised over the "
+            "top maxsim_depth; 0 = off. Refusal is decided on the order without it, "
             "so it changes which passages an answer quotes, not whether it answers (docs/RETRIEVAL.md)."),
     Setting("maxsim_depth", 30, "KB_MAXSIM_DEPTH", "Hybrid search: fused candidates whose sentences MaxSim scores."),
     Setting("maxsim_reorder", 10, "KB_MAXSIM_REORDER",
@@ -266,7 +266,7 @@ class Settings:
     bulletin_half_life: float = 4.0
     boilerplate_weight: float = 0.8
     query_expansion: float = 0.0
-    maxsim_weight: float = 0.75
+    maxsim_weight: float = 0.5
     maxsim_depth: int = 30
     maxsim_reorder: int = 10
     checker: str = "rules"

@@ -273,7 +273,7 @@ def test_hybrid_maxsim_reads_the_sentence_vectors_ingest_stored(tmp_path):
 def test_maxsim_is_on_by_default_and_off_leaves_no_second_order(tmp_path):
     from kb.settings import load_settings
 
-    assert RetrievalConfig().maxsim_weight == load_settings(kb_dir=tmp_path).maxsim_weight == 0.75
+    assert RetrievalConfig().maxsim_weight == load_settings(kb_dir=tmp_path).maxsim_weight == 0.5
     assert RetrievalConfig.from_settings(load_settings(kb_dir=tmp_path, maxsim_weight=0)).maxsim_weight == 0
 
 

@@ -2,7 +2,7 @@
 
     nice -n 5 .venv/bin/python -m evals.bench.ask [--points 100000] [--queries 60] [--profile]
 
-Builds a knowledge base from corpus/ (fp32 encoder), then adds filler chunks until the store holds
+Builds a knowledge base from corpus/ (the encoder as shipped: `embed_precision`), then adds filler chunks until the store holds
 --points: near-copies of the real chunks (vectors with a little noise, their BM25 terms plus three
 of their own, full payloads) under new doc ids that the catalog knows as live documents, so every
 filler chunk can be retrieved, passes the live-version check and can be cited.
@@ -35,12 +35,12 @@ def build(points_total: int, n_queries: int):
     from evals.bench.search import base_data, points
     from evals.paths import CORPUS
     from ingest.pipeline import ingest_paths
-    from kb.embedder import SentenceTransformerEmbedder
+    from kb.embedder import SentenceTransformerEmbedder, resolve_precision
     from kb.service import KnowledgeBase
     from kb.settings import load_settings
     from kb.vector_cache import open_vector_cache
 
-    emb = SentenceTransformerEmbedder()
+    emb = SentenceTransformerEmbedder(precision=resolve_precision(load_settings().embed_precision))
     kb = KnowledgeBase(load_settings(kb_dir=tempfile.mkdtemp(prefix="bench-ask-")), embedder=emb)
     # as `kb ingest` does it (sentence_vectors on): the evidence sentences go to the on-disk cache.
     # The filler chunks are copies of these texts, so their sentences are in it too, as they would
@@ -132,6 +132,7 @@ def main() -> None:
         result["passes"]["hnsw+cache warm"], a3 = one_pass(kb, questions, "hnsw+cache warm")
     # what a fresh process sees after `kb ingest`: an empty in-memory cache, the sentence vectors on disk
     emb.__dict__.pop("_cache_state", None)  # the LRU that select and the claim checker share
+    kb.retriever._matrices.clear()  # and the sentence MaxSim's LRU of sentence matrices
     emb.persistent = vectors
     result["passes"]["hnsw+sentence vectors from ingest"], a4 = one_pass(kb, questions,
                                                                          "hnsw+sentence vectors from ingest")

@@ -9,8 +9,8 @@ absolute-position, GELU BERT (`TorchBert.supports`), and `transformers` otherwis
 Vectors match sentence-transformers to float rounding (tests/kb/test_embedder.py).
 
 Three precisions (`PRECISIONS`): fp32; bf16, the whole forward pass in bfloat16 (on CPUs with
-native bf16 arithmetic, AVX512-BF16 or AMX, about 2x fp32, vectors at cosine 0.99996 to fp32);
-and int8, the Linear layers quantised per output channel (~2.1x, cosine 0.995).
+native bf16 arithmetic, AVX512-BF16 or AMX: 1.7x fp32 on 2 cores, vectors at cosine 0.99996 to fp32);
+and int8, the Linear layers quantised per output channel (1.9-2.3x, cosine 0.995).
 """
 
 from __future__ import annotations

@@ -6,9 +6,9 @@ Order of operations:
    domain terms, `kb.vocabulary`, at `query_expansion` weight when that is on), fused on the client (`kb.fusion`), so both
    store backends rank identically and the trace keeps each retriever's rank;
 3. sentence-level scoring (hybrid only, `maxsim_weight`, 0.5 by default): the fused top 10 are re-ordered by
-   their best evidence sentence's similarity to the question (MaxSim over the sentence vectors
-   ingest stored), so a chunk whose one sentence answers is not out-ranked by a chunk that is
-   merely about the topic;
+   their best evidence sentence's similarity to the question, or the chunk's own when higher (MaxSim
+   over the sentence vectors ingest stored), so a chunk whose one sentence answers is not out-ranked
+   by a chunk that is merely about the topic; refusal reads the order without it (`Retrieved.unreordered`);
 4. the authority priors (hybrid only): a bulletin item that summarises guidance ranks below the
    guidance itself unless it matches clearly better (`bulletin_weight`), older bulletin items
    weigh less than newer ones (`bulletin_half_life`), and sections that describe the document
@@ -277,8 +277,7 @@ class HybridRetriever:
         whole but none of whose sentences does alone ("PEP should be started ... within 24 hours"
         under "HIV post-exposure prophylaxis": MiniLM does not know PEP is post-exposure prophylaxis,
         0.40 for the sentence, 0.67 for the chunk under its title) is not pushed below a chunk with one
-        sentence that repeats the question's words. Golden chunk recall@1 unchanged, COVID-QA dev span
-        recall@5 .808 -> .822 (docs/RETRIEVAL.md).
+        sentence that repeats the question's words (docs/RETRIEVAL.md, round 3).
 
         The sentences and their embedded text are the ones answers are selected from
         (`kb.ask.select.evidence_texts`), so with `sentence_vectors` on their

@@ -84,7 +84,7 @@ SETTINGS: tuple[Setting, ...] = (
         "auto",
         "KB_EMBED_PRECISION",
         "Arithmetic of the local model (embedder=local): auto (bf16 on a CPU with native bfloat16, "
-        "AVX512-BF16 or AMX, else fp32), fp32, or bf16 (about 2x fp32 there; vectors at cosine 0.99996 to "
+        "AVX512-BF16 or AMX, else fp32), fp32, or bf16 (1.7x fp32 there; vectors at cosine 0.99996 to "
         "fp32, so stores made with either serve both; docs/PERFORMANCE.md).",
         ("auto", "fp32", "bf16"),
     ),

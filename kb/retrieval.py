@@ -251,16 +251,20 @@ class HybridRetriever:
             reranked = maxsim_rerank(ranked, self.sentence_maxsim(qv, top, points, dict(trace.dense)),
                                      self.config.maxsim_weight, self.config.maxsim_depth, self.config.maxsim_reorder)
             trace.timings_ms["maxsim"] = (time.perf_counter() - t0) * 1e3
-            unreordered = self._hits(self.authority(ranked, points, query), points, where, k, trace)
+            unreordered, live = self._hits(self.authority(ranked, points, query), points, where, k, trace)
             ranked = reranked
+        else:
+            live = None
         if mode == "hybrid":
             ranked = self.authority(ranked, points, query)
-        return Retrieved(self._hits(ranked, points, where, k, trace), trace, unreordered)
+        return Retrieved(self._hits(ranked, points, where, k, trace, live)[0], trace, unreordered)
 
     def _hits(self, ranked: list[tuple[str, float]], points: dict[str, StoredPoint], where: PointFilter, k: int,
-              trace: RetrievalTrace) -> list[Hit]:
-        """The top `k` live hits of a ranking, at most `max_chunks_per_doc` per document."""
-        kept, live = self.live_only(ranked, points, set(where.statuses))
+              trace: RetrievalTrace, live: dict[str, tuple[str, str]] | None = None,
+              ) -> tuple[list[Hit], dict[str, tuple[str, str]]]:
+        """The top `k` live hits of a ranking, at most `max_chunks_per_doc` per document, and the
+        catalog's live versions it read (the same candidates ranked again need not read them twice)."""
+        kept, live = self.live_only(ranked, points, set(where.statuses), live)
         order = cap_per_group([pid for pid, _ in kept], {pid: points[pid].payload["doc_id"] for pid, _ in kept},
                               self.config.max_chunks_per_doc)[:k]
         score_of = dict(kept)
@@ -268,7 +272,7 @@ class HybridRetriever:
                  "sparse": {pid: i for i, (pid, _) in enumerate(trace.sparse, 1)}}
         dense_score = dict(trace.dense)
         return [_hit(points[pid], live, score_of[pid], ranks["dense"].get(pid), ranks["sparse"].get(pid),
-                     dense_score.get(pid)) for pid in order]
+                     dense_score.get(pid)) for pid in order], live
 
     def sentence_maxsim(self, query_vector: list[float], pids: list[str], points: dict[str, StoredPoint],
                         dense: dict[str, float] | None = None) -> dict[str, float]:
@@ -399,10 +403,13 @@ class HybridRetriever:
             return self._newest[1]
 
     def live_only(
-        self, ranked: list[tuple[str, float]], points: dict[str, StoredPoint], allowed: set[str]
+        self, ranked: list[tuple[str, float]], points: dict[str, StoredPoint], allowed: set[str],
+        live: dict[str, tuple[str, str]] | None = None,
     ) -> tuple[list[tuple[str, float]], dict[str, tuple[str, str]]]:
-        """Keep hits of each document's live version whose catalog status is allowed."""
-        live = self.catalog.live_versions(points[pid].payload.get("doc_id", "") for pid, _ in ranked)
+        """Keep hits of each document's live version whose catalog status is allowed (`live`: the
+        catalog's live versions when the caller already has them)."""
+        if live is None:
+            live = self.catalog.live_versions(points[pid].payload.get("doc_id", "") for pid, _ in ranked)
         kept = []
         for pid, score in ranked:
             payload = points[pid].payload

@@ -129,6 +129,10 @@ class TorchBert:
         mask = torch.tensor([e.attention_mask for e in enc], dtype=torch.long)
         return ids, mask
 
+    def token_lengths(self, texts: list[str]) -> list[int]:
+        """Each text's number of tokens as `hidden` encodes it (special tokens in, truncation applied)."""
+        return [sum(e.attention_mask) for e in self._tok.encode_batch(texts)] if texts else []
+
     def hidden(self, texts: list[str]):
         """The last hidden state (batch, tokens, hidden; float32) and the attention mask (batch, tokens)."""
         from torch.nn.functional import gelu, layer_norm, scaled_dot_product_attention

@@ -29,18 +29,42 @@ class Embedder(ABC):
     def embed_batch(self, texts: Sequence[str]) -> list[list[float]]:
         """Embed one batch of texts."""
 
+    def lengths(self, texts: Sequence[str]) -> list[int]:
+        """What `embed` sorts by so that a batch's texts pad to nearly the same length: characters
+        here; an encoder that counts its own tokens (`counts_tokens`) counts those."""
+        return [len(t) for t in texts]
+
+    counts_tokens: bool = False
+    # With `counts_tokens`, a batch holds as many texts as fit this many padded tokens (its longest
+    # text's length times its size), so short texts (sentences) batch many at a time and long ones
+    # (chunks) few; 0, or an encoder that counts characters: `batch_size` texts per batch.
+    batch_tokens: int = 0
+
+    def batch_len(self, longest: int) -> int:
+        """How many texts the next batch takes when its longest text has `longest` (see `lengths`)."""
+        if self.batch_tokens > 0 and self.counts_tokens:
+            return max(1, self.batch_tokens // max(1, longest))
+        return self.batch_size
+
     def embed(self, texts: Sequence[str], progress=None) -> list[list[float]]:
         """Embed any number of texts, longest first so batches pad little; keeps input order."""
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        lengths = self.lengths(texts)
+        order = sorted(range(len(texts)), key=lambda i: -lengths[i])
         out: list[list[float] | None] = [None] * len(texts)
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start : start + self.batch_size]
-            vectors = self.embed_batch([texts[i] for i in idx])
+        start = 0
+        while start < len(order):
+            idx = order[start : start + self.batch_len(lengths[order[start]])]
+            vectors = self.embed_formed([texts[i] for i in idx])
             for i, vec in zip(idx, vectors, strict=True):
                 out[i] = vec
             if progress is not None:
                 progress(len(idx))
+            start += len(idx)
         return out  # type: ignore[return-value]
+
+    def embed_formed(self, texts: Sequence[str]) -> list[list[float]]:
+        """One batch as `embed` formed it (sorted, sized by `batch_len`)."""
+        return self.embed_batch(texts)
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_batch([text])[0]
@@ -181,10 +205,23 @@ class SentenceTransformerEmbedder(Embedder):
         with self._lock:  # the app shares one model across sessions
             return self._encode(texts)
 
-    def _encode(self, texts: Sequence[str]) -> list[list[float]]:
+    batch_tokens = 2048  # measured: docs/PERFORMANCE.md, change 19
+
+    @property
+    def counts_tokens(self) -> bool:  # type: ignore[override]
+        return bool(getattr(self._model, "counts_tokens", False))
+
+    def lengths(self, texts: Sequence[str]) -> list[int]:
+        return self._model.token_lengths(texts) if self.counts_tokens else super().lengths(texts)
+
+    def embed_formed(self, texts: Sequence[str]) -> list[list[float]]:
+        with self._lock:  # already sized by `batch_len`: one encoder call
+            return self._encode(texts, batch_size=max(1, len(texts)))
+
+    def _encode(self, texts: Sequence[str], batch_size: int = 0) -> list[list[float]]:
         arr = self._model.encode(
             list(texts),
-            batch_size=self.batch_size,
+            batch_size=batch_size or self.batch_size,
             normalize_embeddings=True,
             convert_to_numpy=True,
             show_progress_bar=False,
@@ -213,7 +250,10 @@ def mean_pooled_config(path: Path) -> dict | None:
 
 class MeanPooledModel:
     """Transformer -> mean pooling over the attention mask -> L2 normalisation, batched as
-    sentence-transformers batches (longest texts first, `np.argsort` of -len). A plain BERT (the
+    sentence-transformers batches, longest texts first, but counted in tokens where the packaged BERT
+    runs (`token_lengths`): sorted by characters, Green Book chunks padded to a batch's longest by
+    far more tokens (tables and numbers tokenise densely), and attention's cost grows with the
+    square of that length. A plain BERT (the
     packaged model) runs on `kb.bert.TorchBert`, without importing `transformers`; any other
     architecture on `transformers.AutoModel`."""
 
@@ -237,6 +277,17 @@ class MeanPooledModel:
     def get_embedding_dimension(self) -> int:
         return self._dim
 
+    @property
+    def counts_tokens(self) -> bool:
+        return self._bert is not None
+
+    def token_lengths(self, texts: Sequence[str]) -> list[int]:
+        """Each text's length in the encoder's tokens (truncated as encoded); characters when the model
+        runs on `transformers`."""
+        if self._bert is None:
+            return [len(t) for t in texts]
+        return self._bert.token_lengths([t.strip().lower() if self._lower else t.strip() for t in texts])
+
     def _hidden(self, batch: list[str]):
         if self._bert is not None:
             return self._bert.hidden(batch)
@@ -253,7 +304,7 @@ class MeanPooledModel:
         texts = list(texts)
         if not texts:
             return np.zeros((0, self.get_embedding_dimension()), dtype=np.float32)
-        order = np.argsort([-len(t) for t in texts])
+        order = np.argsort([-n for n in self.token_lengths(texts)], kind="stable") if len(texts) > 1 else [0]
         out = np.empty((len(texts), self.get_embedding_dimension()), dtype=np.float32)
         with torch.inference_mode():
             for start in range(0, len(texts), batch_size):
@@ -396,11 +447,15 @@ def open_embedder(settings) -> Embedder:
             settings.embed_batch_size,
         )
     if settings.embedder == "int8":
-        return SentenceTransformerEmbedder(settings.embed_model or None, settings.embed_batch_size, int8=True)
+        embedder = SentenceTransformerEmbedder(settings.embed_model or None, settings.embed_batch_size, int8=True)
+        embedder.batch_tokens = settings.embed_batch_tokens
+        return embedder
     if settings.embedder == "onnx-int8":
         return OnnxEmbedder(settings.embed_model or None, batch_size=settings.embed_batch_size)
-    return SentenceTransformerEmbedder(settings.embed_model or None, settings.embed_batch_size,
-                                       precision=resolve_precision(settings.embed_precision, settings.embed_model))
+    embedder = SentenceTransformerEmbedder(settings.embed_model or None, settings.embed_batch_size,
+                                           precision=resolve_precision(settings.embed_precision, settings.embed_model))
+    embedder.batch_tokens = settings.embed_batch_tokens
+    return embedder
 
 
 def resolve_precision(precision: str, model_dir: str = "") -> str:

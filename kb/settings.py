@@ -89,7 +89,12 @@ SETTINGS: tuple[Setting, ...] = (
         ("auto", "fp32", "bf16"),
     ),
     Setting("embed_batch_size", 16, "KB_EMBED_BATCH_SIZE",
-            "Chunks per embedding batch (16: best of 16/32/64/128 in evals.bench.ingest on 2 cores; ingest 1.32x faster than 32)."),
+            "Chunks per embedding batch (16: best of 16/32/64/128 in evals.bench.ingest on 2 cores; ingest 1.32x faster than 32). "
+            "The local model batches by embed_batch_tokens instead."),
+    Setting("embed_batch_tokens", 2048, "KB_EMBED_BATCH_TOKENS",
+            "Local model (embedder=local or int8): texts sorted by their token count go to the encoder in batches "
+            "of at most this many padded tokens, so short sentences batch many at a time and 256-token chunks 8 "
+            "(docs/PERFORMANCE.md, change 19). 0: embed_batch_size texts per batch."),
     Setting(
         "llm",
         "none",
@@ -239,6 +244,7 @@ class Settings:
     embed_base_url: str
     embed_api_key: str = field(repr=False)
     embed_batch_size: int
+    embed_batch_tokens: int
     llm: str
     llm_base_url: str
     llm_model: str

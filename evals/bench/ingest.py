@@ -65,7 +65,8 @@ def rates(seconds: float, chunks: int, pages: int, cov: dict) -> dict:
 
 def make_embedder(name: str):
     """`local`: the packaged model as `kb ingest` builds it (its `embed_precision`, auto: bf16 on a CPU
-    with native bf16); `fp32`, `bf16`: that precision; `int8`, `onnx-int8`: those encoders."""
+    with native bf16); `fp32`, `bf16`: that precision (an `fp32` encoder limit is sentence-transformers
+    itself); `fp32-kb`: our fp32 encoder; `int8`, `onnx-int8`: those encoders."""
     from kb.embedder import OnnxEmbedder, SentenceTransformerEmbedder, resolve_precision
     from kb.settings import load_settings
 
@@ -74,9 +75,15 @@ def make_embedder(name: str):
     if name == "onnx-int8":
         return OnnxEmbedder(batch_size=batch)
     if name == "int8":
-        return SentenceTransformerEmbedder(batch_size=batch, int8=True)
-    precision = name if name in ("fp32", "bf16") else resolve_precision(settings.embed_precision)
-    return SentenceTransformerEmbedder(batch_size=batch, precision=precision)
+        embedder = SentenceTransformerEmbedder(batch_size=batch, int8=True)
+    elif name == "fp32-kb":  # our fp32 encoder (kb.bert, token batches), not sentence-transformers
+        embedder = SentenceTransformerEmbedder(batch_size=batch, precision="fp32")
+        embedder.ours = True
+    else:
+        precision = name if name in ("fp32", "bf16") else resolve_precision(settings.embed_precision)
+        embedder = SentenceTransformerEmbedder(batch_size=batch, precision=precision)
+    embedder.batch_tokens = settings.embed_batch_tokens  # and its token budget per batch (2048)
+    return embedder
 
 
 def kb_ingest(files: list[Path] | Path, embedder, count, **settings_over) -> tuple[dict, list[str], object]:
@@ -112,8 +119,11 @@ def kb_ingest(files: list[Path] | Path, embedder, count, **settings_over) -> tup
 
 
 def encoder_limit(embedder, texts: list[str], count, sizes=(16, 32, 64, 128)) -> dict:
-    """The texts encoded directly (no parse, store or catalog), best batch size of a sweep."""
+    """The texts encoded directly (no parse, store or catalog), best batch size of a sweep (for an
+    encoder that batches by padded tokens, `batch_tokens`, the best of a sweep of those)."""
     encode = _direct(embedder)
+    if getattr(encode, "by_tokens", False):
+        sizes = (1024, 2048, 4096, 8192)
     sample = sorted(texts, key=len)[:: max(1, len(texts) // 384)][:384]
     sweep = {}
     for b in sizes:
@@ -125,7 +135,8 @@ def encoder_limit(embedder, texts: list[str], count, sizes=(16, 32, 64, 128)) ->
     with Timer() as t:
         encode(texts, best)
     out = rates(t.seconds, len(texts), 0, coverage(count(texts)))
-    out.update(batch_size=best, sweep_chunks_per_s=sweep, load=t.load_after)
+    out.update({"batch_tokens" if getattr(encode, "by_tokens", False) else "batch_size": best},
+               sweep_chunks_per_s=sweep, load=t.load_after)
     return out
 
 
@@ -133,7 +144,8 @@ def _direct(embedder):
     from kb.embedder import SentenceTransformerEmbedder, packaged_model_dir
 
     model = None
-    if isinstance(embedder, SentenceTransformerEmbedder) and embedder.precision == "fp32":
+    if (isinstance(embedder, SentenceTransformerEmbedder) and embedder.precision == "fp32"
+            and not getattr(embedder, "ours", False)):
         # the fp32 limit is sentence-transformers itself
         from sentence_transformers import SentenceTransformer
 
@@ -142,12 +154,17 @@ def _direct(embedder):
         return lambda texts, b: model.encode(list(texts), batch_size=b, normalize_embeddings=True,
                                              convert_to_numpy=True, show_progress_bar=False)
 
+    by_tokens = bool(embedder.counts_tokens and embedder.batch_tokens)
+    attr = "batch_tokens" if by_tokens else "batch_size"
+
     def run(texts, b):
-        saved, embedder.batch_size = embedder.batch_size, b
+        saved = getattr(embedder, attr)
+        setattr(embedder, attr, b)
         try:
             return embedder.embed(list(texts))
         finally:
-            embedder.batch_size = saved
+            setattr(embedder, attr, saved)
+    run.by_tokens = by_tokens
     return run
 
 
@@ -288,7 +305,7 @@ def ratios(row: dict, embedders: list[str]) -> dict:
             if naive:
                 key = "pages_per_s" if kb["pages_per_s"] else "embedded_tokens_per_s"
                 out[f"{label} / naive llama-index 256 ({key})"] = ratio(kb[key], naive[key])
-    for other in ("onnx-int8", "int8", "bf16", *embedders):
+    for other in ("onnx-int8", "int8", "bf16", "fp32-kb", *embedders):
         if fp32 and f"encoder[{other}]" in row and other != "fp32":
             out[f"{other} encoder / fp32 encoder (chunks/s)"] = ratio(row[f"encoder[{other}]"]["chunks_per_s"],
                                                                      fp32["chunks_per_s"])

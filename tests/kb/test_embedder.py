@@ -167,3 +167,37 @@ def test_native_bf16_reads_the_cpu_flags(tmp_path, monkeypatch):
                             lambda self, *a, _f=flags, **k: f"flags\t\t: {_f}\n" if str(self) == "/proc/cpuinfo"
                             else real_read(self, *a, **k))
         assert kb.bert.native_bf16() is expected
+
+
+def test_the_local_model_batches_by_tokens_and_keeps_each_vector(monkeypatch):
+    """Texts are sorted by their token count (not characters: tables and numbers tokenise densely)
+    and batched by padded tokens, so sentences go many to a call and 256-token chunks few; every
+    vector is the one the text gets on its own, in input order, and progress counts every text."""
+    import numpy as np
+
+    from kb.embedder import SentenceTransformerEmbedder
+    from kb.settings import load_settings
+    from kb.embedder import open_embedder
+
+    emb = SentenceTransformerEmbedder(batch_size=16)
+    assert emb.counts_tokens and emb.batch_tokens == 2048
+    digits = "0.5ml 1:10,000 12/24 " * 8  # few characters, many tokens
+    words = "Occupational health reviews the worker before the placement starts. " * 4  # more characters, fewer tokens
+    assert len(digits) < len(words)
+    assert emb.lengths([digits, words])[0] > emb.lengths([digits, words])[1]
+    long = "Lone workers check in every two hours. " * 80  # truncated to the 256-token window
+    texts = [f"Sentence {i} about hepatitis B boosters." for i in range(60)] + [long] * 9 + [digits, words]
+    sizes = []
+    monkeypatch.setattr(emb, "embed_formed", lambda batch, f=emb.embed_formed: sizes.append(len(batch)) or f(batch))
+    done = []
+    vectors = np.asarray(emb.embed(texts, progress=done.append))
+    assert emb.lengths([long]) == [256] and sizes[:2] == [8, 8]  # 2048 // 256: a batch led by a window-long text
+    assert sum(sizes) == len(texts) == sum(done) and max(sizes) > 16  # the short sentences in far fewer calls
+    alone = np.asarray([emb.embed_query(t) for t in (texts[0], long, digits, words)])
+    assert np.abs(vectors[[0, 60, 69, 70]] - alone).max() < 2e-3  # bf16 or fp32, padding changes nothing real
+    emb.batch_tokens = 0  # fixed batches again
+    sizes.clear()
+    emb.embed(texts)
+    assert max(sizes) == 16
+    assert open_embedder(load_settings(embed_batch_tokens=512)).batch_tokens == 512
+

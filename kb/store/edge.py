@@ -43,7 +43,17 @@ from qdrant_edge import (
 )
 
 from kb.errors import ConfigError, StoreLockedError
-from kb.store.filters import DENSE, INDEXED_FIELDS, KEPT, SPARSE, PointData, PointFilter, StoredPoint
+from kb.store.filters import (
+    DENSE,
+    INDEXED_FIELDS,
+    KEPT,
+    SPARSE,
+    TIE_SLACK,
+    PointData,
+    PointFilter,
+    StoredPoint,
+    in_score_order,
+)
 
 _HELD: set[str] = set()  # lock files this process holds
 
@@ -258,13 +268,14 @@ class EdgeStore:
         else:
             qv = list(vector)
         req = QueryRequest(
-            limit=limit,
+            limit=limit + TIE_SLACK,
             query=Query.Nearest(qv, using=using),
             filter=_to_filter(where),
             with_payload=True,
             params=self._params if using == DENSE else None,
         )
-        return [StoredPoint(str(p.id), float(p.score), dict(p.payload or {})) for p in self._shard.query(req)]
+        return in_score_order([StoredPoint(str(p.id), float(p.score), dict(p.payload or {}))
+                               for p in self._shard.query(req)], limit)
 
     def delete(self, where: PointFilter) -> None:
         flt = _to_filter(where)

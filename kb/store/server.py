@@ -9,7 +9,17 @@ from __future__ import annotations
 
 from qdrant_client import QdrantClient, models
 
-from kb.store.filters import DENSE, INDEXED_FIELDS, KEPT, SPARSE, PointData, PointFilter, StoredPoint
+from kb.store.filters import (
+    DENSE,
+    INDEXED_FIELDS,
+    KEPT,
+    SPARSE,
+    TIE_SLACK,
+    PointData,
+    PointFilter,
+    StoredPoint,
+    in_score_order,
+)
 
 _SCHEMA = {
     "keyword": models.PayloadSchemaType.KEYWORD,
@@ -91,11 +101,11 @@ class ServerStore:
             self.collection,
             query=qv,
             using=using,
-            limit=limit,
+            limit=limit + TIE_SLACK,
             query_filter=_to_filter(where),
             with_payload=True,
         )
-        return [StoredPoint(str(p.id), float(p.score), dict(p.payload or {})) for p in res.points]
+        return in_score_order([StoredPoint(str(p.id), float(p.score), dict(p.payload or {})) for p in res.points], limit)
 
     def delete(self, where: PointFilter) -> None:
         flt = _to_filter(where)

@@ -76,6 +76,20 @@ class StoreContract:
         hits = filled.query(SPARSE, sparse_query("responder"), 5)
         assert {h.payload["doc_id"] for h in hits} >= {"hepb"}
 
+    def test_tied_scores_come_in_point_id_order_whatever_the_write_order(self, store):
+        """A passage published twice scores the same for every query; ties are ordered by point id and
+        the cut at `limit` keeps the lowest ids, so two builds of the same KB rank alike."""
+        same = "Mumps exclusion is five days after the swelling starts"
+        twins = [point(f"twin{i}", "v1", 0, same) for i in range(12)]
+        store.upsert(twins[6:])  # written in two batches, the later ids first
+        store.upsert(twins[:6])
+        store.upsert([point("other", "v1", 1, "Mumps vaccine")])
+        by_id = sorted(p.id for p in twins)
+        for using, query in ((SPARSE, sparse_query("mumps exclusion swelling")), (DENSE, _vec(0))):
+            hits = store.query(using, query, 5)
+            assert [h.id for h in hits] == by_id[:5]
+            assert len({h.score for h in hits}) == 1
+
     def test_empty_sparse_query_returns_nothing(self, filled):
         assert filled.query(SPARSE, ([], []), 5) == []
 

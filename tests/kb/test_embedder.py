@@ -175,9 +175,8 @@ def test_the_local_model_batches_by_tokens_and_keeps_each_vector(monkeypatch):
     vector is the one the text gets on its own, in input order, and progress counts every text."""
     import numpy as np
 
-    from kb.embedder import SentenceTransformerEmbedder
+    from kb.embedder import SentenceTransformerEmbedder, open_embedder
     from kb.settings import load_settings
-    from kb.embedder import open_embedder
 
     emb = SentenceTransformerEmbedder(batch_size=16)
     assert emb.counts_tokens and emb.batch_tokens == 2048

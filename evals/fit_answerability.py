@@ -28,6 +28,7 @@ from kb.ask.answerability import FEATURES, MODEL_PATH, AnswerabilityModel, featu
 from kb.ask.select import select_evidence
 
 GOLDEN_WEIGHT = 3.0
+DEFAULT_ENCODER = "all-MiniLM-L6-v2"  # fp32 and bf16 share it (and its refusal model)
 MAX_REFUSED_ANSWERABLE = 0.05
 
 
@@ -187,9 +188,14 @@ def main() -> None:
     run.mkdir(parents=True, exist_ok=True)
     (run / "metrics.json").write_text(json.dumps(report, indent=1))
     (run / "features.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    if args.write:
-        MODEL_PATH.write_text(json.dumps(report, indent=1) + "\n")
-        print(f"wrote {MODEL_PATH}")
+    if args.write:  # the default's model, or one for an encoder whose vectors differ (`model_path`)
+        from kb.embedder import open_embedder
+
+        name = open_embedder(load_settings()).name
+        target = MODEL_PATH if name == DEFAULT_ENCODER else MODEL_PATH.with_name(f"answerability.{name}.json")
+        report["encoder"] = name
+        target.write_text(json.dumps(report, indent=1) + "\n")
+        print(f"wrote {target}")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from functools import cached_property
 from urllib.parse import quote
 
 from kb.ask import REFUSAL, AskPipeline, Library
-from kb.ask.answerability import AnswerabilityModel, AnswerabilityStage
+from kb.ask.answerability import AnswerabilityModel, AnswerabilityStage, model_path
 from kb.ask.retrieve import RetrieveStage
 from kb.catalog import Catalog, open_catalog
 from kb.embedder import Embedder, open_embedder
@@ -145,7 +145,8 @@ class KnowledgeBase:
             RetrieveStage(self.retriever, self.embedder),
             self.embedder,
             AnswerabilityStage(self.settings.answer_threshold,
-                               AnswerabilityModel.load() if self.settings.refusal == "model" else None),
+                               AnswerabilityModel.load(model_path(self.embedder.name))
+                               if self.settings.refusal == "model" else None),
             self.checker,
             Library(get=self.catalog.get, search=self.retriever.search),
             self.link_for,

@@ -27,6 +27,17 @@ from kb.terms import content_terms, weighted_coverage
 from kb.verify.entities import missing_entities
 
 MODEL_PATH = Path(__file__).with_name("answerability.json")
+
+
+def model_path(encoder: str = "") -> Path:
+    """The refusal model fitted for this encoder's vectors. Its features (evidence, dense_top, the
+    agreement of the two retrievers) are similarities from the encoder, so an encoder whose vectors
+    differ needs its own fit: `answerability.<encoder>.json` beside the default when there is one
+    (`KB_EMBEDDER=int8`: fitted on int8 vectors; with the default's model, golden stale warnings
+    fell .947 -> .842), else the default's (fp32, and bf16, whose vectors agree with fp32 to cosine
+    0.9999)."""
+    own = MODEL_PATH.with_name(f"answerability.{encoder}.json") if encoder else None
+    return own if own is not None and own.is_file() else MODEL_PATH
 FEATURES = ("evidence", "dense_top", "coverage", "missing_entity", "lexical", "agreement")
 COVERAGE_HITS = 3
 

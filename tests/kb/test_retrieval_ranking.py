@@ -208,6 +208,26 @@ def test_the_refusal_model_never_answers_from_evidence_below_its_floor():
     assert AnswerabilityModel.load().evidence_floor == 0.35  # the shipped model has one
 
 
+def test_an_encoder_whose_vectors_differ_gets_its_own_refusal_model(tmp_path):
+    """The refusal model's features are the encoder's similarities: KB_EMBEDDER=int8 ships its own
+    fit (with the default's, golden stale warnings fell .947 -> .842); fp32 and bf16 share a name and
+    the default's model, and an encoder without its own fit falls back to the default's."""
+    from kb.ask.answerability import MODEL_PATH, AnswerabilityModel, model_path
+    from kb.service import KnowledgeBase
+    from kb.settings import load_settings
+
+    int8 = model_path("all-MiniLM-L6-v2-int8")
+    assert int8 != MODEL_PATH and int8.is_file()
+    assert model_path("all-MiniLM-L6-v2") == model_path("hash-64") == model_path("") == MODEL_PATH
+    assert AnswerabilityModel.load(int8).weights != AnswerabilityModel.load().weights
+    kb = KnowledgeBase.open(load_settings(kb_dir=tmp_path / "kb", embedder="int8"))
+    try:
+        assert kb.embedder.name == "all-MiniLM-L6-v2-int8"
+        assert kb.pipeline.answerability.model == AnswerabilityModel.load(int8)
+    finally:
+        kb.close()
+
+
 def test_maxsim_rerank_moves_up_the_chunk_whose_best_sentence_answers():
     from kb.fusion import maxsim_rerank
 

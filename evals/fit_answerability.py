@@ -24,11 +24,10 @@ import random
 import numpy as np
 
 from evals import paths
-from kb.ask.answerability import FEATURES, MODEL_PATH, AnswerabilityModel, features
+from kb.ask.answerability import FEATURES, AnswerabilityModel, features, model_file
 from kb.ask.select import select_evidence
 
 GOLDEN_WEIGHT = 3.0
-DEFAULT_ENCODER = "all-MiniLM-L6-v2"  # fp32 and bf16 share it (and its refusal model)
 MAX_REFUSED_ANSWERABLE = 0.05
 
 
@@ -192,7 +191,7 @@ def main() -> None:
         from kb.embedder import open_embedder
 
         name = open_embedder(load_settings()).name
-        target = MODEL_PATH if name == DEFAULT_ENCODER else MODEL_PATH.with_name(f"answerability.{name}.json")
+        target = model_file(name)
         report["encoder"] = name
         target.write_text(json.dumps(report, indent=1) + "\n")
         print(f"wrote {target}")

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from kb.errors import ConfigError, KBError
 
+DEFAULT_NAME = "all-MiniLM-L6-v2"  # the packaged model's encoder name, fp32 or bf16 (their vectors agree)
+
 
 class Embedder(ABC):
     """Turns texts into unit-length vectors."""
@@ -172,7 +174,7 @@ class SentenceTransformerEmbedder(Embedder):
         self._lock = threading.Lock()
         # bf16 keeps the fp32 name: its vectors agree with fp32 to cosine 0.99996 (tests/kb/test_embedder.py),
         # so a store or sentence-vector file made with either serves both. int8 (0.995) is named apart.
-        self.name = (path.name if model_dir else "all-MiniLM-L6-v2") + ("-int8" if precision == "int8" else "")
+        self.name = (path.name if model_dir else DEFAULT_NAME) + ("-int8" if precision == "int8" else "")
         dim_of = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         self.dim = int(dim_of())
         self.batch_size = batch_size
@@ -304,7 +306,10 @@ class MeanPooledModel:
         texts = list(texts)
         if not texts:
             return np.zeros((0, self.get_embedding_dimension()), dtype=np.float32)
-        order = np.argsort([-n for n in self.token_lengths(texts)], kind="stable") if len(texts) > 1 else [0]
+        # One batch (a query, or a batch `Embedder.embed` already sorted and sized): no sort to do,
+        # so the texts are not tokenised once more just to order them.
+        order = np.argsort([-n for n in self.token_lengths(texts)], kind="stable") if len(texts) > batch_size \
+            else np.arange(len(texts))
         out = np.empty((len(texts), self.get_embedding_dimension()), dtype=np.float32)
         with torch.inference_mode():
             for start in range(0, len(texts), batch_size):

@@ -242,7 +242,7 @@ class HybridRetriever:
                                sparse=[(p.id, p.score) for p in sparse], timings_ms=timings)
         points = {p.id: p for p in sparse} | {p.id: p for p in dense}
         ranked = self.rank(mode, trace.dense, trace.sparse)
-        unreordered = None
+        unreordered = live = None
         # The same ranking however the KB was opened: the sentence vectors come from the store ingest
         # wrote (`sentence_vectors`) or, for any that are missing, are embedded once and kept.
         if mode == "hybrid" and self.config.maxsim_weight > 0:
@@ -253,8 +253,6 @@ class HybridRetriever:
             trace.timings_ms["maxsim"] = (time.perf_counter() - t0) * 1e3
             unreordered, live = self._hits(self.authority(ranked, points, query), points, where, k, trace)
             ranked = reranked
-        else:
-            live = None
         if mode == "hybrid":
             ranked = self.authority(ranked, points, query)
         return Retrieved(self._hits(ranked, points, where, k, trace, live)[0], trace, unreordered)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kb.ask.select import Evidence
+from kb.embedder import DEFAULT_NAME
 from kb.records import Hit, RetrievalTrace
 from kb.terms import content_terms, weighted_coverage
 from kb.verify.entities import missing_entities
@@ -36,8 +37,16 @@ def model_path(encoder: str = "") -> Path:
     (`KB_EMBEDDER=int8`: fitted on int8 vectors; with the default's model, golden stale warnings
     fell .947 -> .842), else the default's (fp32, and bf16, whose vectors agree with fp32 to cosine
     0.9999)."""
-    own = MODEL_PATH.with_name(f"answerability.{encoder}.json") if encoder else None
-    return own if own is not None and own.is_file() else MODEL_PATH
+    own = model_file(encoder)
+    return own if own.is_file() else MODEL_PATH
+
+
+def model_file(encoder: str = "") -> Path:
+    """Where the refusal model fitted on this encoder's vectors lives (`evals.fit_answerability
+    --write` writes it there): the default's file for the packaged model, else its own."""
+    return MODEL_PATH if encoder in ("", DEFAULT_NAME) else MODEL_PATH.with_name(f"answerability.{encoder}.json")
+
+
 FEATURES = ("evidence", "dense_top", "coverage", "missing_entity", "lexical", "agreement")
 COVERAGE_HITS = 3
 

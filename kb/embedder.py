@@ -68,6 +68,16 @@ class Embedder(ABC):
         """One batch as `embed` formed it (sorted, sized by `batch_len`)."""
         return self.embed_batch(texts)
 
+    # Intra-op threads the encoder runs batches on by default; 0 when it cannot be changed (a
+    # remote endpoint, onnxruntime's session) and `use_threads` does nothing.
+    default_threads: int = 0
+
+    def use_threads(self, threads: int | None) -> None:
+        """Run the next batches on `threads` threads (None: `default_threads` again). Ingest
+        leaves a core to the parser while it runs (`ingest.pipeline.Ingestor._share_cores`).
+        Here (`default_threads` 0) there is nothing to change."""
+        return None
+
     def embed_query(self, text: str) -> list[float]:
         return self.embed_batch([text])[0]
 
@@ -179,6 +189,15 @@ class SentenceTransformerEmbedder(Embedder):
         self.dim = int(dim_of())
         self.batch_size = batch_size
         self.max_seq_length = int(self._model.max_seq_length)
+        import torch
+
+        self.default_threads = torch.get_num_threads()
+
+    def use_threads(self, threads: int | None) -> None:
+        import torch
+
+        with self._lock:  # never while a batch or a query runs on the model
+            torch.set_num_threads(max(1, threads) if threads else self.default_threads)
 
     # One short query runs on one intra-op thread (`query_threads = 1`); batches keep every core.
     # Measured side by side: under load 5-8 on 2 cores, p50 17-59 ms with 1 thread against

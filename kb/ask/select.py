@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 from kb.embedder import Embedder
@@ -85,9 +86,39 @@ def tainted(hit: Hit) -> bool:
     return any(is_instruction(s.text) for s in split_sentences(hit.chunk.text))
 
 
+# A reference list is not advice: "N Engl J Med 2021; 384:1899-1909." or "Djennad A, Ramsay ME,
+# Pebody R et al." must never be quoted as an answer. Under a heading like these (numbered or not),
+# a sentence that looks like a citation is not evidence; prose there ("The Green Book chapter on
+# hepatitis B was used as a factual source.") still is. In the 38 Green Book chapters, 3,129 of
+# 11,995 evidence sentences were reference-list fragments: 2,699 of them (83k of 458k tokens that
+# ingest embedded for asks) are citations by this test.
+BIBLIOGRAPHY = re.compile(
+    r"^(?:\d+(?:\.\d+)*\.?\s+)?(?:references?|reference list|bibliography|further reading|works cited|"
+    r"literature cited)$", re.I)
+_CITATION = re.compile(
+    r"\bet al\b|\bdoi\b|\bpmc?id\b|https?://|\bwww\.|\(\d{4}[a-z]?\)|\b\d{4}[a-z]?\s*[;:]|\d+\s*\(\d+\)"
+    r"|\d+\s*:\s*\d+|\bpp?\.\s*\d|\bvol\b|\bepub\b|\bin:|\beds?\.|^\W*\d", re.I)
+_AUTHORS = re.compile(  # "Trotter CL, Waight P" or "Harling, R., White, J.M."
+    r"\b[A-Z][\w'’-]+ [A-Z]{1,3}, [A-Z][\w'’-]+ [A-Z]{1,3}\b|\b[A-Z][\w'’-]+, (?:[A-Z]\.){1,3}")
+
+
+def in_bibliography(heading_path: str) -> bool:
+    """Whether a chunk sits under a reference list heading ("9 References", "Bibliography")."""
+    return any(BIBLIOGRAPHY.match(" ".join(h.split())) for h in heading_path.split(" > "))
+
+
+def is_citation(text: str) -> bool:
+    """A reference-list entry or a fragment of one (authors, journal, year, volume, doi...)."""
+    return len(text.split()) <= 4 or bool(_CITATION.search(text) or _AUTHORS.search(text))
+
+
 def chunk_evidence(text: str, heading_path: str, title: str) -> list[Sentence]:
-    """The sentences of a chunk that can be evidence (not headings, not fragments)."""
-    return [s for s in split_sentences(text) if len(s.text) >= 12 and not is_heading_line(s, heading_path, title)]
+    """The sentences of a chunk that can be evidence (not headings, not fragments, not citations
+    in a reference list)."""
+    out = [s for s in split_sentences(text) if len(s.text) >= 12 and not is_heading_line(s, heading_path, title)]
+    if out and in_bibliography(heading_path):
+        out = [s for s in out if not is_citation(s.text)]
+    return out
 
 
 def sentence_text(heading_path: str, sentence: str) -> str:

@@ -149,3 +149,58 @@ def test_the_embedder_waits_for_a_full_batch_but_not_for_a_slow_file(tmp_path, m
     assert report.added == 4
     assert [sorted(b) for b in batches] == [["doc0", "doc1", "doc2"], ["slow"]]  # together, then alone
     assert committed_before_slow == [3]
+
+
+def test_the_encoder_leaves_the_parser_a_core_while_it_parses(tmp_path, monkeypatch):
+    """Issue 14: while files are still being parsed (a child process on a core of its own), the
+    encoder runs on one thread fewer than its default; once the last file is parsed it has every
+    core again, and the run ends with the default restored."""
+    import ingest.pipeline as pipeline
+
+    folder = pdf_folder(tmp_path / "docs", ["doc0", "doc1", "slow"])
+    real_parse = pipeline.parse_isolated
+
+    def parse(path, limits):
+        if path.stem == "slow":
+            time.sleep(1.5)
+        return real_parse(path, limits)
+    monkeypatch.setattr(pipeline, "parse_isolated", parse)
+    with hash_kb(tmp_path / "kb") as kb:
+        calls: list[int | None] = []
+        at_embed: list[tuple[str, int | None]] = []
+        kb.embedder.default_threads = 4
+        kb.embedder.use_threads = calls.append
+        ingestor = Ingestor(kb.catalog, kb.store, kb.embedder, kb.settings, batch_chunks=1000)
+        ingestor.max_batch_wait_s = 0.3
+        real_embed = kb.embedder.embed
+
+        def embed(texts, progress=None):
+            at_embed.append(("slow" if any("slow" in t for t in texts) else "first", ingestor._threads))
+            return real_embed(texts, progress)
+        kb.embedder.embed = embed
+        report = ingestor.run([folder])
+    assert report.added == 3
+    # doc0 and doc1 were embedded while "slow" was parsing: 3 of 4 threads; "slow" after the parser finished
+    assert at_embed == [("first", 3), ("first", 3), ("slow", None), ("slow", None)]  # chunks, then their sentences
+    assert calls == [3, None]  # and the default is back when the run ends
+
+    # an encoder whose threads cannot change (a remote endpoint, onnxruntime) is left alone
+    with hash_kb(tmp_path / "kb2") as kb:
+        assert kb.embedder.default_threads == 0
+        kb.embedder.use_threads = lambda n: (_ for _ in ()).throw(AssertionError("called"))
+        assert Ingestor(kb.catalog, kb.store, kb.embedder, kb.settings).run([folder]).added == 3
+
+
+def test_the_local_encoder_changes_its_threads_and_restores_them(embedder):
+    import torch
+
+    assert embedder.default_threads == torch.get_num_threads() >= 1
+    before = embedder.embed(["Hepatitis B vaccine is given in three doses."])[0]
+    embedder.use_threads(1)
+    try:
+        assert torch.get_num_threads() == 1
+        one = embedder.embed(["Hepatitis B vaccine is given in three doses."])[0]
+    finally:
+        embedder.use_threads(None)
+    assert torch.get_num_threads() == embedder.default_threads
+    assert sum(a * b for a, b in zip(before, one, strict=True)) > 0.9999

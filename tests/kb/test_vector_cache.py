@@ -103,3 +103,29 @@ def test_vectors_come_back_exactly(tmp_path):
     assert cache.get(["float32 exact", "needs float64", "absent"]) == {
         "float32 exact": [0.5, 0.25, -1.0], "needs float64": [0.1, 0.2, 0.3]}
     assert VectorCache(tmp_path / "v.sqlite", "other model", 3).get(["float32 exact"]) == {}  # keyed by encoder
+
+
+def test_ingest_does_not_embed_a_reference_list_for_asks(tmp_path, counting):
+    """Citations under "References" are never evidence (kb.ask.select.is_citation), so ingest does
+    not spend the encoder on them; the chunk itself is still searchable."""
+    src = tmp_path / "src"
+    src.mkdir()
+    doc = src / "lone-working-policy-2024.md"
+    shutil.copy(FILES[0], doc)
+    with KnowledgeBase.open(load_settings(kb_dir=tmp_path / "kb")) as kb:
+        first = ingest_paths(kb, [src]).contract()["sentences_embedded"]
+        doc.write_text(doc.read_text(encoding="utf-8") + "\n\n## 12 References\n\n"
+                       "Health and Safety Executive (2013) Working alone: health and safety guidance on the risks of "
+                       "lone working. INDG73. Smith J, Patel R, Jones K et al. Lone working in community nursing. "
+                       "J Adv Nurs 2019; 75(2): 301-9. doi:10.1111/jan.13800. "
+                       "The network's own incident data were also used.\n", encoding="utf-8")
+        emb = counting[-1]
+        emb.seen.clear()
+        again = ingest_paths(kb, [src]).contract()
+        assert again["updated"] == 1
+        cited = {t for t in emb.seen if "References:" in t}
+        assert cited == {"12 References: Lone working in community nursing.",  # a title reads as prose
+                         "12 References: The network's own incident data were also used."}
+        assert again["sentences_embedded"] <= first // 4
+        hits = kb.search("Lone working in community nursing J Adv Nurs", k=3)
+        assert any("J Adv Nurs" in h.chunk.text for h in hits)  # still found by search

@@ -40,3 +40,37 @@ def test_an_answer_that_already_quotes_the_guidance_is_left_alone():
     other = cand(2, 0, 0.81, [0.0, 0.0, 1.0])
     chosen = mmr([news, policy, other], max_sentences=5)
     assert policy in chosen and other not in chosen
+
+
+REFERENCE_LIST = (
+    "Djennad A, Ramsay ME, Pebody R et al. Effectiveness of 23-valent polysaccharide pneumococcal vaccine. "
+    "EClinicalMedicine 2019; 8: 61-68. "
+    "Harling, R., White, J.M. and Ramsay, M.E. (2005) The effectiveness of the mumps component of the MMR vaccine. "
+    "N Engl J Med 2021; 384:1899-1909. "
+    "PMID: 26723191. "
+    "The Green Book chapter on hepatitis B, including its table on post-exposure management, was used as a factual source."
+)
+
+
+def test_citations_in_a_reference_list_are_never_evidence_but_prose_there_is():
+    from kb.ask.select import chunk_evidence, evidence_texts, in_bibliography
+
+    for heading in ("References", "9 References", "Guideline > 10.2 Bibliography", "Further reading"):
+        assert in_bibliography(heading), heading
+        texts = [s.text for s in chunk_evidence(REFERENCE_LIST, heading, "Hepatitis B")]
+        assert texts == [
+            "Effectiveness of 23-valent polysaccharide pneumococcal vaccine.",  # a paper's title reads as prose
+            "The Green Book chapter on hepatitis B, including its table on post-exposure management, was used as a "
+            "factual source.",
+        ], heading
+    # the same sentences under any other heading are kept: the test only applies in a reference list
+    for heading in ("Dosage and schedule", "Referenced documents and forms", "References to the policy"):
+        assert not in_bibliography(heading)
+        kept = [s.text for s in chunk_evidence(REFERENCE_LIST, heading, "Hepatitis B")]
+        assert "N Engl J Med 2021; 384:1899-1909." in kept and "Djennad A, Ramsay ME, Pebody R et al." in kept, heading
+    # and what ingest embeds ahead for asks is the same list (kb.ask.select.evidence_texts)
+    assert evidence_texts(REFERENCE_LIST, "9 References", "Hepatitis B") == [
+        "9 References: Effectiveness of 23-valent polysaccharide pneumococcal vaccine.",
+        "9 References: The Green Book chapter on hepatitis B, including its table on post-exposure management, "
+        "was used as a factual source.",
+    ]

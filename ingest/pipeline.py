@@ -205,8 +205,10 @@ class Ingestor:
         self.reembed = set(reembed)
         self.progress = progress or (lambda stage, done, total, detail: None)
         self._producer: threading.Thread | None = None
-        self._items: queue.Queue | None = None
-        self._threads: int | None = None  # the encoder's threads while the parser runs (_share_cores)
+        self._threads: int | None = None  # the encoder's threads while the parser is busy (_share_cores)
+        self._parse_busy = 0.0  # seconds the producer has spent parsing files, and since when it is parsing
+        self._parse_started: float | None = None
+        self._busy_mark = (0.0, 0.0)  # (_parse_busy, time) at the last _share_cores
 
     def run(self, paths: list[Path], sync: bool = False) -> IngestReport:
         t_start = time.perf_counter()
@@ -221,7 +223,7 @@ class Ingestor:
             target=self._produce, args=(files, items, stop), name="ingest-parse", daemon=True
         )
         producer.start()
-        self._producer, self._items = producer, items
+        self._producer, self._busy_mark = producer, (self._parse_busy, t_start)
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="ingest-store") if self.overlap else None
         self._storing: Future | None = None
         try:
@@ -261,7 +263,12 @@ class Ingestor:
             for path in files:
                 if stop.is_set():
                     return
-                item = self._prepare(path, claimed)
+                self._parse_started = time.perf_counter()
+                try:
+                    item = self._prepare(path, claimed)
+                finally:
+                    began, self._parse_started = self._parse_started, None
+                    self._parse_busy += time.perf_counter() - began
                 while not stop.is_set():
                     try:
                         items.put(item, timeout=0.1)
@@ -392,20 +399,29 @@ class Ingestor:
         """The section that goes into the embedded text, when `embed_section` is on."""
         return section_context(heading_path, source_path) if self.settings.embed_section else ""
 
-    def _share_cores(self) -> None:
-        """While the parser is at work, the encoder runs on one thread fewer than it has cores.
+    BUSY_PARSER = 0.5  # share of the time since the last encoder call that the parser was parsing
 
-        A file is parsed in a child process (`parse_isolated`) on a core of its own. With 2 cores,
-        the encoder's 2 OpenMP threads then share them with it, and each of its barriers waits for
-        whichever thread the parser has just displaced: on the 38 Green Book PDFs (chunk vectors
-        only), the two batches embedded while the parser ran cost so much that leaving it its core
-        for them took the whole ingest from 63.6-66.4 s to 55.6-55.8 s. Checked before each encoder
-        call; once every file is parsed (or the queue is full and the parser waits) the encoder has
-        every core again."""
+    def _share_cores(self) -> None:
+        """While the parser keeps a core busy, the encoder runs on one thread fewer than it has.
+
+        Files are parsed in a child process (`parse_isolated`). When it parses without a break
+        (the Green Book's PDFs, 17 s of CPU in the first 20 s of the run), the encoder's 2 OpenMP
+        threads share 2 cores with it and each of their barriers waits for whichever thread the
+        parser has just displaced: Green Book with chunk vectors only, 63.6-66.4 s with 2 threads
+        throughout, 55.3-55.8 s with 1 while the parser is busy (docs/PERFORMANCE.md, change 22).
+        When the parser mostly waits for room in the queue (corpus x6: small files, parsed faster
+        than they are embedded), one thread would halve the encoder for nothing, so the rule is
+        the parser's busy share since the last encoder call, not whether it still has files.
+        Checked before each encoder call (a batch's chunks, then its sentences)."""
         cores = self.embedder.default_threads
-        if cores < 2 or self._producer is None or self._items is None:
+        if cores < 2 or self._producer is None:
             return
-        want = cores - 1 if self._producer.is_alive() and not self._items.full() else None
+        now = time.perf_counter()
+        started = self._parse_started
+        busy = self._parse_busy + (now - started if started is not None else 0.0)
+        share = (busy - self._busy_mark[0]) / max(now - self._busy_mark[1], 1e-6)
+        self._busy_mark = (busy, now)
+        want = cores - 1 if self._producer.is_alive() and share >= self.BUSY_PARSER else None
         if want != self._threads:
             self.embedder.use_threads(want)
             self._threads = want

@@ -399,7 +399,11 @@ class Ingestor:
         """The section that goes into the embedded text, when `embed_section` is on."""
         return section_context(heading_path, source_path) if self.settings.embed_section else ""
 
-    BUSY_PARSER = 0.5  # share of the time since the last encoder call that the parser was parsing
+    # The parser's share of the time since the last encoder call above which the encoder gives it a
+    # core. Measured shares: Green Book 1.0 while its PDFs parse, then 0; corpus x6 1.0 for the first
+    # batch, then 0.0-0.75 while the parser refills the queue during a batch's chunks and 0 during its
+    # sentences (at 0.5 the sentence calls ran on one thread while the parser waited: 4% slower).
+    BUSY_PARSER = 0.8
 
     def _share_cores(self) -> None:
         """While the parser keeps a core busy, the encoder runs on one thread fewer than it has.
@@ -411,7 +415,8 @@ class Ingestor:
         throughout, 55.3-55.8 s with 1 while the parser is busy (docs/PERFORMANCE.md, change 22).
         When the parser mostly waits for room in the queue (corpus x6: small files, parsed faster
         than they are embedded), one thread would halve the encoder for nothing, so the rule is
-        the parser's busy share since the last encoder call, not whether it still has files.
+        the parser's busy share since the last encoder call (`BUSY_PARSER`), not whether it still
+        has files: by the latter, the bench's corpus x6 ingest took 66.7 s instead of 49.7 s.
         Checked before each encoder call (a batch's chunks, then its sentences)."""
         cores = self.embedder.default_threads
         if cores < 2 or self._producer is None:

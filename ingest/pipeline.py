@@ -412,11 +412,11 @@ class Ingestor:
         (the Green Book's PDFs, 17 s of CPU in the first 20 s of the run), the encoder's 2 OpenMP
         threads share 2 cores with it and each of their barriers waits for whichever thread the
         parser has just displaced: Green Book with chunk vectors only, 63.6-66.4 s with 2 threads
-        throughout, 55.3-55.8 s with 1 while the parser is busy (docs/PERFORMANCE.md, change 22).
+        throughout, 55.3-55.8 s with 1 while the parser is busy (docs/PERFORMANCE.md, change 23).
         When the parser mostly waits for room in the queue (corpus x6: small files, parsed faster
         than they are embedded), one thread would halve the encoder for nothing, so the rule is
         the parser's busy share since the last encoder call (`BUSY_PARSER`), not whether it still
-        has files: by the latter, the bench's corpus x6 ingest took 66.7 s instead of 49.7 s.
+        has files: by the latter, the bench's corpus x6 ingest took 66.7 s (round 5: 49.7 s).
         Checked before each encoder call (a batch's chunks, then its sentences)."""
         cores = self.embedder.default_threads
         if cores < 2 or self._producer is None:

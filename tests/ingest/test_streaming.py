@@ -113,20 +113,25 @@ def test_storing_in_a_writer_thread_stores_the_same_as_in_line(tmp_path):
     assert stored[True] == stored[False]
 
 
+def _slow_parse(monkeypatch, stem: str, seconds: float) -> None:
+    """The file named `stem` takes `seconds` longer to parse."""
+    import ingest.pipeline as pipeline
+
+    real_parse = pipeline.parse_isolated
+
+    def parse(path, limits):
+        if path.stem == stem:
+            time.sleep(seconds)
+        return real_parse(path, limits)
+    monkeypatch.setattr(pipeline, "parse_isolated", parse)
+
+
 def test_the_embedder_waits_for_a_full_batch_but_not_for_a_slow_file(tmp_path, monkeypatch):
     """Batches are filled before they are embedded (small ones padded badly: 1.57x the encoder
     time), but a batch that has waited `max_batch_wait_s` for a slow parse is embedded and
     committed without it."""
-    import ingest.pipeline as pipeline
-
     folder = pdf_folder(tmp_path / "docs", ["doc0", "doc1", "doc2", "slow"])
-    real_parse = pipeline.parse_isolated
-
-    def parse(path, limits):
-        if path.stem == "slow":
-            time.sleep(2.0)
-        return real_parse(path, limits)
-    monkeypatch.setattr(pipeline, "parse_isolated", parse)
+    _slow_parse(monkeypatch, "slow", 2.0)
     with hash_kb(tmp_path / "kb") as kb:
         batches: list[list[str]] = []
         committed_before_slow: list[int] = []
@@ -155,16 +160,8 @@ def test_the_encoder_leaves_the_parser_a_core_while_it_parses(tmp_path, monkeypa
     """Issue 14: while files are still being parsed (a child process on a core of its own), the
     encoder runs on one thread fewer than its default; once the last file is parsed it has every
     core again, and the run ends with the default restored."""
-    import ingest.pipeline as pipeline
-
     folder = pdf_folder(tmp_path / "docs", ["doc0", "doc1", "slow"])
-    real_parse = pipeline.parse_isolated
-
-    def parse(path, limits):
-        if path.stem == "slow":
-            time.sleep(1.5)
-        return real_parse(path, limits)
-    monkeypatch.setattr(pipeline, "parse_isolated", parse)
+    _slow_parse(monkeypatch, "slow", 1.5)
     with hash_kb(tmp_path / "kb") as kb:
         calls: list[int | None] = []
         at_embed: list[tuple[str, int | None]] = []

@@ -72,11 +72,17 @@ def test_ingest_embeds_the_evidence_sentences_once_and_asks_read_them(tmp_path, 
     assert plain == cached
 
 
-def test_a_changed_file_embeds_only_its_new_sentences(tmp_path, counting):
+def _one_policy(tmp_path: Path) -> tuple[Path, Path]:
+    """A folder holding a copy of one corpus policy, to edit: (folder, file)."""
     src = tmp_path / "src"
     src.mkdir()
     doc = src / "lone-working-policy-2024.md"
     shutil.copy(FILES[0], doc)
+    return src, doc
+
+
+def test_a_changed_file_embeds_only_its_new_sentences(tmp_path, counting):
+    src, doc = _one_policy(tmp_path)
     with KnowledgeBase.open(load_settings(kb_dir=tmp_path / "kb")) as kb:
         first = ingest_paths(kb, [src]).contract()["sentences_embedded"]
         doc.write_text(doc.read_text(encoding="utf-8") + "\n\n## 9 Review\n\nThis policy is reviewed every year by the "
@@ -108,10 +114,7 @@ def test_vectors_come_back_exactly(tmp_path):
 def test_ingest_does_not_embed_a_reference_list_for_asks(tmp_path, counting):
     """Citations under "References" are never evidence (kb.ask.select.is_citation), so ingest does
     not spend the encoder on them; the chunk itself is still searchable."""
-    src = tmp_path / "src"
-    src.mkdir()
-    doc = src / "lone-working-policy-2024.md"
-    shutil.copy(FILES[0], doc)
+    src, doc = _one_policy(tmp_path)
     with KnowledgeBase.open(load_settings(kb_dir=tmp_path / "kb")) as kb:
         first = ingest_paths(kb, [src]).contract()["sentences_embedded"]
         doc.write_text(doc.read_text(encoding="utf-8") + "\n\n## 12 References\n\n"

@@ -470,14 +470,11 @@ def open_embedder(settings) -> Embedder:
             settings.embed_api_key,
             settings.embed_batch_size,
         )
-    if settings.embedder == "int8":
-        embedder = SentenceTransformerEmbedder(settings.embed_model or None, settings.embed_batch_size, int8=True)
-        embedder.batch_tokens = settings.embed_batch_tokens
-        return embedder
     if settings.embedder == "onnx-int8":
         return OnnxEmbedder(settings.embed_model or None, batch_size=settings.embed_batch_size)
-    embedder = SentenceTransformerEmbedder(settings.embed_model or None, settings.embed_batch_size,
-                                           precision=resolve_precision(settings.embed_precision, settings.embed_model))
+    precision = "int8" if settings.embedder == "int8" else resolve_precision(settings.embed_precision,
+                                                                             settings.embed_model)
+    embedder = SentenceTransformerEmbedder(settings.embed_model or None, settings.embed_batch_size, precision=precision)
     embedder.batch_tokens = settings.embed_batch_tokens
     return embedder
 

@@ -4,8 +4,8 @@
     >>> doc = parse_isolated(Path("guide.pdf"), ParseLimits(parse_timeout_s=60))  # doctest: +SKIP
 
 `parse_isolated` sends each file to a long-lived worker (`ingest.parse_worker`, started on
-first use, once per process). The worker has the parsers imported (but not torch or the
-embedding model). It forks once per PDF or DOCX; the fork runs under RLIMIT_AS (its start-up
+first use, once per process). The worker has the PDF parser imported (but not torch or the
+embedding model), and loads the other formats' parsers at its first non-PDF file. It forks once per PDF or DOCX; the fork runs under RLIMIT_AS (its start-up
 size plus `parse_memory_mb`) and is killed after `parse_timeout_s`. Text formats are parsed
 in the worker itself under the same limits, and a worker that hits one is replaced. Every outcome comes back as a
 `ParsedDocument` or an `IngestError` naming the file:
@@ -41,7 +41,7 @@ from kb.records import ParsedDocument
 # Parsed in a fork of the worker: the formats whose parsers have had bomb and infinite-loop
 # bugs (pypdf CVEs, zip bombs). Other formats are parsed in the worker itself (see parse_worker).
 FORKED_SUFFIXES = frozenset({".pdf", ".docx"})
-STARTUP_TIMEOUT_S = 180  # importing unstructured and spaCy on a busy machine
+STARTUP_TIMEOUT_S = 180  # importing unstructured and spaCy on a busy machine (at the first non-PDF file)
 _REPLY_GRACE_S = 5  # the worker enforces the time limit; this is the backstop for the worker
 
 
@@ -58,6 +58,7 @@ class IsolatedParser:
         self._lock = threading.Lock()
         self._dir = Path(tempfile.mkdtemp(prefix="kb-parse-"))
         self._count = 0
+        self.warmed = False  # the worker has loaded the other formats' parsers (after a non-PDF file)
 
     # ------------------------------------------------------------ worker
 
@@ -76,7 +77,7 @@ class IsolatedParser:
             env=env,
             close_fds=True,
         )
-        self._proc, self._buffer = proc, bytearray()
+        self._proc, self._buffer, self.warmed = proc, bytearray(), False
         ready = self._read_reply(time.monotonic() + STARTUP_TIMEOUT_S)
         if ready.get("status") != "ready":
             self.close()
@@ -148,6 +149,10 @@ class IsolatedParser:
                 proc.stdin.write((json.dumps(request) + "\n").encode())
                 proc.stdin.flush()
                 reply = self._read_reply(time.monotonic() + limits.parse_timeout_s + _REPLY_GRACE_S)
+                if reply.get("status") == "warming":  # it loads the other formats' parsers first
+                    self.warmed = True
+                    reply = self._read_reply(time.monotonic() + STARTUP_TIMEOUT_S + limits.parse_timeout_s
+                                             + _REPLY_GRACE_S)
                 if reply.get("exit"):
                     self.close()  # it exits after an out-of-memory or timed-out parse, or grown
                 return reply

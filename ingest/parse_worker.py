@@ -1,9 +1,13 @@
 """The parser worker: the child side of `ingest.isolation`. Run as `python -m ingest.parse_worker`.
 
-It imports the loaders once (without torch: spaCy's thinc imports it when present, and no
+It imports the PDF loader once (without torch: spaCy's thinc imports it when present, and no
 loader needs it), says "ready", then serves one request per line on stdin:
 
     {"path": ..., "out": ..., "limits": {...}}  ->  {"status": "ok"|"error"|"oom"|"timeout"|"crash", ...}
+
+The other formats' parsers (`unstructured`, spaCy: ~2-3 s to import and load) are loaded in the
+worker on the first request for one of them, after a `{"status": "warming"}` line that tells the
+parent to wait for the load before its reply deadline starts. A run of PDFs never loads them.
 
 For a PDF or DOCX request (`"fork": true`) it forks. The fork sets RLIMIT_AS to its own
 start-up size plus `parse_memory_mb`, parses, writes the `ParsedDocument` (or the
@@ -43,18 +47,12 @@ def _block_torch() -> None:
 _WARM_UP_TEXT = "Warm-up heading\n\nThe parser loads its models once. Then it forks for each file.\n"
 
 
-def _warm_up() -> None:
-    """Import every parser and load its models once, so each fork starts with them ready."""
-    from ingest.loaders.unstructured_loader import _partitioner
-
-    for kind in ("docx", "eml"):
-        _partitioner(kind)
-    _partitioner("text")(text=_WARM_UP_TEXT)
-    _partitioner("md")(text="# " + _WARM_UP_TEXT)
-    _partitioner("html")(text=f"<html><body><h1>Warm-up</h1><p>{_WARM_UP_TEXT}</p></body></html>")
+def _warm_pdf() -> None:
+    """Import the PDF loader once (0.5 s), so each fork starts with it ready."""
     import pypdf  # noqa: F401
     import pypdfium2  # noqa: F401
 
+    import ingest.loaders.dispatch  # noqa: F401
     from ingest.loaders.word_repair import english_words
 
     # The PDF loader's word list (427k words, 0.35 s to build): built once here, every fork
@@ -62,6 +60,21 @@ def _warm_up() -> None:
     english_words()
 
     logging.getLogger("pypdf").setLevel(logging.ERROR)
+
+
+def _warm_others() -> None:
+    """Import the other formats' parsers and load their models once (2-3 s: unstructured, spaCy)."""
+    from ingest.loaders.unstructured_loader import _partitioner
+
+    for kind in ("docx", "eml"):
+        _partitioner(kind)
+    _partitioner("text")(text=_WARM_UP_TEXT)
+    _partitioner("md")(text="# " + _WARM_UP_TEXT)
+    _partitioner("html")(text=f"<html><body><h1>Warm-up</h1><p>{_WARM_UP_TEXT}</p></body></html>")
+
+
+def _needs_others(request: dict[str, Any]) -> bool:
+    return not str(request["path"]).lower().endswith(".pdf")
 
 
 def _vm_size() -> int:
@@ -184,14 +197,20 @@ def main() -> None:
     _block_torch()
     reply = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
     os.dup2(2, 1)  # anything a library prints goes to stderr, never into the replies
-    _warm_up()
+    _warm_pdf()
     gc.freeze()  # the forks' garbage collector leaves the warm objects alone: fewer page copies
     reply.write(json.dumps({"status": "ready", "pid": os.getpid()}) + "\n")
     started_size = _vm_size()
+    others = False
     for line in sys.stdin:
         if not line.strip():
             continue
         request = json.loads(line)
+        if not others and _needs_others(request):
+            reply.write(json.dumps({"status": "warming"}) + "\n")  # the parent waits for the load
+            _warm_others()
+            gc.freeze()
+            started_size, others = _vm_size(), True  # loading them is not growth to retire for
         answer = _serve_one(request) if request.get("fork", True) else _serve_here(request)
         if _vm_size() > started_size + RECYCLE_GROWTH_MB * MB:
             answer["exit"] = True  # in-worker parses left it larger: make way for a fresh one

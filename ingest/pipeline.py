@@ -173,6 +173,8 @@ class Ingestor:
     - `batch_chunks`: chunks embedded together before their documents are stored
       (default: 8 embedding batches; sorted by length together, so they pad little). A batch
       that is not full is embedded once it has waited 2 s for the parser (`max_batch_wait_s`).
+      The run's first batch does not wait: the encoder starts on the first parsed document
+      instead of idling until the parser has filled a batch (`first_batch_wait_s`).
     - `overlap`: store a batch in a writer thread while the next one embeds (default on).
     - `queue_docs`: parsed documents waiting for the embedder (the producer blocks beyond it).
     - `reembed`: doc ids to embed and store again even if their bytes are unchanged
@@ -200,6 +202,7 @@ class Ingestor:
         self.chunk_tokens = chunk_tokens or settings.chunk_tokens
         self.batch_chunks = batch_chunks or 8 * max(1, int(getattr(embedder, "batch_size", 32)))
         self.max_batch_wait_s = 2.0
+        self.first_batch_wait_s = 0.0
         self.overlap = overlap
         self.queue_docs = max(1, queue_docs)
         self.reembed = set(reembed)
@@ -332,6 +335,7 @@ class Ingestor:
         handled = 0
         finished = False
         batch_since = 0.0
+        first = True  # no batch embedded yet: the encoder is idle, so it takes what there is
         while not finished or batch:
             item: object = _NOTHING_READY
             if not finished:
@@ -339,7 +343,8 @@ class Ingestor:
                 # is there once it has waited `max_batch_wait_s` for a slow parse. Embedding each time
                 # the queue was momentarily empty gave batches of 13-57 chunks and cost 1.57x the
                 # encoder time of the same texts in full batches (corpus x2, 1,012 chunks).
-                wait = self.max_batch_wait_s - (time.perf_counter() - batch_since) if batch else None
+                limit = self.first_batch_wait_s if first else self.max_batch_wait_s
+                wait = limit - (time.perf_counter() - batch_since) if batch else None
                 try:
                     item = items.get(timeout=wait) if wait is None or wait > 0 else items.get_nowait()
                 except queue.Empty:
@@ -364,7 +369,7 @@ class Ingestor:
             if batch and (finished or pending_chunks >= self.batch_chunks or item is _NOTHING_READY):
                 self._embed_and_store(batch, report)
                 handled += len(batch)
-                batch, pending_chunks = [], 0
+                batch, pending_chunks, first = [], 0, False
             self._tick(handled, total, report)
 
     def _tick(self, handled: int, total: int, report: IngestReport) -> None:

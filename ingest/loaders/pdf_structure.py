@@ -55,14 +55,17 @@ def numbering_depth(text: str) -> int:
 def heading_text_ok(text: str) -> bool:
     """Could this text be a title at all, whatever its font?"""
     t = text.strip()
+    if t.endswith((".", ",", ";", ":")):  # the cheap tests first: every line of a document comes here
+        return False
     first = next((c for c in t if c.isalnum()), "")
-    letters = sum(c.isalpha() for c in t)
+    if not (first.isupper() or first.isdigit()):
+        return False
     words = len(t.split())
+    if words > MAX_HEADING_WORDS:
+        return False
+    letters = sum(c.isalpha() for c in t)
     return (
         (letters >= 4 or (words >= 2 and letters >= 2))  # not "Yes" or "No" in a flowchart
-        and words <= MAX_HEADING_WORDS
-        and (first.isupper() or first.isdigit())
-        and not t.endswith((".", ",", ";", ":"))
         and not _BARE_NUMBER_RE.match(t)
     )
 

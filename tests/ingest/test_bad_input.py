@@ -144,6 +144,30 @@ def test_pdf_parser_timeout_fails_that_file_and_the_worker_goes_on(bad_files) ->
     assert parser.worker_pid == pid
 
 
+def _maps(pid: int) -> str:
+    return Path(f"/proc/{pid}/maps").read_text(encoding="utf-8", errors="replace")
+
+
+def test_a_run_of_pdfs_never_loads_the_other_formats_parsers(bad_files, tmp_path: Path) -> None:
+    """The worker starts with the PDF loader only; spaCy and unstructured's partitioners (2-3 s)
+    load at its first non-PDF file, which waits for them however short its own time limit."""
+    from ingest.isolation import IsolatedParser
+
+    pdf = Path(__file__).resolve().parents[2] / "corpus" / "bloodborne-viruses" / "epp-categories-guide.pdf"
+    parser = IsolatedParser()
+    try:
+        assert parser.parse(pdf).blocks
+        assert parser.parse(pdf).blocks
+        pid = parser.worker_pid
+        assert not parser.warmed and "/spacy/" not in _maps(pid)
+        doc = parser.parse(bad_files["good.md"], ParseLimits(parse_timeout_s=1))
+        assert "sharps injury" in doc.blocks[1].text
+        assert parser.warmed and parser.worker_pid == pid and "/spacy/" in _maps(pid)
+        assert parser.parse(pdf).blocks and parser.worker_pid == pid  # forks of the warm worker
+    finally:
+        parser.shutdown()
+
+
 def test_text_parser_out_of_memory_fails_that_file_and_a_fresh_worker_takes_over(bad_files) -> None:
     """Text parses in the worker itself: out of memory (or time, the same path) it replies,
     exits and is replaced."""

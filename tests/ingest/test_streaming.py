@@ -136,7 +136,7 @@ def test_the_embedder_waits_for_a_full_batch_but_not_for_a_slow_file(tmp_path, m
         batches: list[list[str]] = []
         committed_before_slow: list[int] = []
         ingestor = Ingestor(kb.catalog, kb.store, kb.embedder, kb.settings, batch_chunks=1000)
-        ingestor.max_batch_wait_s = 0.3
+        ingestor.max_batch_wait_s = ingestor.first_batch_wait_s = 0.3
         real_embed = ingestor._embed_and_store
 
         def embed_and_store(batch, report):
@@ -156,6 +156,27 @@ def test_the_embedder_waits_for_a_full_batch_but_not_for_a_slow_file(tmp_path, m
     assert committed_before_slow == [3]
 
 
+def test_the_first_batch_starts_the_encoder_on_the_first_document(tmp_path, monkeypatch):
+    """Issue 14: at the start of a run the encoder is idle, so the first parsed document is
+    embedded at once rather than after the parser has filled a batch (2.4 s of a Green Book
+    ingest's start-up, now 0.9 s). Later batches wait to fill as before."""
+    folder = pdf_folder(tmp_path / "docs", ["doc0", "doc1", "doc2"])
+    _slow_parse(monkeypatch, "doc1", 1.0)
+    with hash_kb(tmp_path / "kb") as kb:
+        batches: list[list[str]] = []
+        ingestor = Ingestor(kb.catalog, kb.store, kb.embedder, kb.settings, batch_chunks=1000)
+        ingestor.max_batch_wait_s = 5.0
+        real_embed = ingestor._embed_and_store
+
+        def embed_and_store(batch, report):
+            batches.append(sorted(w.doc_id for w in batch))
+            return real_embed(batch, report)
+        ingestor._embed_and_store = embed_and_store
+        report = ingestor.run([folder])
+    assert report.added == 3
+    assert batches == [["doc0"], ["doc1", "doc2"]]
+
+
 def test_the_encoder_leaves_the_parser_a_core_while_it_parses(tmp_path, monkeypatch):
     """Issue 14: while files are still being parsed (a child process on a core of its own), the
     encoder runs on one thread fewer than its default; once the last file is parsed it has every
@@ -168,7 +189,7 @@ def test_the_encoder_leaves_the_parser_a_core_while_it_parses(tmp_path, monkeypa
         kb.embedder.default_threads = 4
         kb.embedder.use_threads = calls.append
         ingestor = Ingestor(kb.catalog, kb.store, kb.embedder, kb.settings, batch_chunks=1000)
-        ingestor.max_batch_wait_s = 0.3
+        ingestor.max_batch_wait_s = ingestor.first_batch_wait_s = 0.3  # doc0 and doc1 in one batch
         real_embed = kb.embedder.embed
 
         def embed(texts, progress=None):

@@ -5,9 +5,10 @@
 
 `parse_isolated` sends each file to a long-lived worker (`ingest.parse_worker`, started on
 first use, once per process). The worker has the PDF parser imported (but not torch or the
-embedding model), and loads the other formats' parsers at its first non-PDF file. It forks once per PDF or DOCX; the fork runs under RLIMIT_AS (its start-up
-size plus `parse_memory_mb`) and is killed after `parse_timeout_s`. Text formats are parsed
-in the worker itself under the same limits, and a worker that hits one is replaced. Every outcome comes back as a
+embedding model), and loads the other formats' parsers at its first non-PDF file. It forks
+once per PDF or DOCX; the fork runs under RLIMIT_AS (its start-up size plus `parse_memory_mb`)
+and is killed after `parse_timeout_s`. Text formats are parsed in the worker itself under the
+same limits, and a worker that hits one is replaced. Every outcome comes back as a
 `ParsedDocument` or an `IngestError` naming the file:
 
 - "parser ran out of memory (limit N MB)": the fork hit the address-space limit;

@@ -50,19 +50,26 @@ class Embedder(ABC):
 
     def embed(self, texts: Sequence[str], progress=None) -> list[list[float]]:
         """Embed any number of texts, longest first so batches pad little; keeps input order."""
-        lengths = self.lengths(texts)
-        order = sorted(range(len(texts)), key=lambda i: -lengths[i])
         out: list[list[float] | None] = [None] * len(texts)
-        start = 0
-        while start < len(order):
-            idx = order[start : start + self.batch_len(lengths[order[start]])]
+        for idx in self.form_batches(texts):
             vectors = self.embed_formed([texts[i] for i in idx])
             for i, vec in zip(idx, vectors, strict=True):
                 out[i] = vec
             if progress is not None:
                 progress(len(idx))
-            start += len(idx)
         return out  # type: ignore[return-value]
+
+    def form_batches(self, texts: Sequence[str]) -> list[list[int]]:
+        """The batches `embed` sends, as lists of indices into `texts`: sorted longest first, each
+        sized by `batch_len`."""
+        lengths = self.lengths(texts)
+        order = sorted(range(len(texts)), key=lambda i: -lengths[i])
+        batches, start = [], 0
+        while start < len(order):
+            idx = order[start : start + self.batch_len(lengths[order[start]])]
+            batches.append(idx)
+            start += len(idx)
+        return batches
 
     def embed_formed(self, texts: Sequence[str]) -> list[list[float]]:
         """One batch as `embed` formed it (sorted, sized by `batch_len`)."""
@@ -192,6 +199,7 @@ class SentenceTransformerEmbedder(Embedder):
         import torch
 
         self.default_threads = torch.get_num_threads()
+        self.workers = self.default_threads if self.counts_tokens else 0
 
     def use_threads(self, threads: int | None) -> None:
         import torch
@@ -225,6 +233,63 @@ class SentenceTransformerEmbedder(Embedder):
     def embed_batch(self, texts: Sequence[str]) -> list[list[float]]:
         with self._lock:  # the app shares one model across sessions
             return self._encode(texts)
+
+    # Batches of one `embed` call run side by side, one per core, each on one thread (data
+    # parallel), instead of one at a time on `default_threads` OpenMP threads. Profile (ingest
+    # timelines, docs/PERFORMANCE.md change 26): the two OpenMP threads of a batch meet at a barrier
+    # after every op, so whenever the parser, the store writer or the catalog took one core the other
+    # thread spun at the barrier; in a corpus x6 ingest the encoder ran at 6.6-6.9k tokens/s inside
+    # its calls against 9-10k alone, and the process burned 80 s of CPU for 54 s of wall time.
+    # Single-threaded workers share nothing, so a core taken away slows one batch, not both; and
+    # alone they are 1.0-1.1x the OpenMP pair (fp32 1.0x, bf16 1.03-1.11x, int8 1.09-1.16x). Set in
+    # `__init__` to the torch thread count for the packaged BERT (`counts_tokens`); 0 or 1: off.
+    workers: int = 0
+
+    def embed(self, texts: Sequence[str], progress=None) -> list[list[float]]:
+        """`Embedder.embed`, with `workers` batches at a time when there are that many. The model lock
+        is taken per round of batches, so a query waits for at most one round, as before for one batch.
+        `use_threads` does not reduce the workers: they have no barrier for a busy core to stall."""
+        batches = self.form_batches(texts) if self.workers >= 2 and self.counts_tokens else []
+        if len(batches) < 2:
+            return super().embed(texts, progress)
+        import torch
+
+        workers = self.workers
+        pool = self._pool(workers - 1)
+        out: list[list[float] | None] = [None] * len(texts)
+
+        def one(idx: list[int], threads: int = 1) -> list[list[float]]:
+            torch.set_num_threads(threads)  # this thread's intra-op threads (torch keeps one count per thread)
+            return self._encode([texts[i] for i in idx], batch_size=max(1, len(idx)))
+
+        for r in range(0, len(batches), workers):
+            group = batches[r:r + workers]
+            with self._lock:
+                saved = torch.get_num_threads()
+                try:
+                    futures = [pool.submit(one, idx) for idx in group[1:]]
+                    # a last batch alone keeps the OpenMP threads
+                    results = [one(group[0], 1 if futures else saved)] + [f.result() for f in futures]
+                finally:
+                    torch.set_num_threads(saved)
+            for idx, vectors in zip(group, results, strict=True):
+                for i, vec in zip(idx, vectors, strict=True):
+                    out[i] = vec
+                if progress is not None:
+                    progress(len(idx))
+        return out  # type: ignore[return-value]
+
+    def _pool(self, n: int):
+        """The `n` extra encoder threads (the calling thread runs one batch of each round itself)."""
+        pool = self.__dict__.get("_dp_pool")
+        if pool is None or self.__dict__.get("_dp_size") != n:
+            from concurrent.futures import ThreadPoolExecutor
+
+            if pool is not None:
+                pool.shutdown(wait=True)
+            pool = self.__dict__["_dp_pool"] = ThreadPoolExecutor(n, thread_name_prefix="encoder")
+            self.__dict__["_dp_size"] = n
+        return pool
 
     batch_tokens = 2048  # measured: docs/PERFORMANCE.md, change 19
 

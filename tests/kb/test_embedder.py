@@ -187,7 +187,7 @@ def test_the_local_model_batches_by_tokens_and_keeps_each_vector(monkeypatch):
     long = "Lone workers check in every two hours. " * 80  # truncated to the 256-token window
     texts = [f"Sentence {i} about hepatitis B boosters." for i in range(60)] + [long] * 9 + [digits, words]
     sizes = []
-    monkeypatch.setattr(emb, "embed_formed", lambda batch, f=emb.embed_formed: sizes.append(len(batch)) or f(batch))
+    monkeypatch.setattr(emb, "_encode", lambda batch, batch_size=0, f=emb._encode: sizes.append(len(batch)) or f(batch, batch_size))
     done = []
     vectors = np.asarray(emb.embed(texts, progress=done.append))
     assert emb.lengths([long]) == [256] and sizes[:2] == [8, 8]  # 2048 // 256: a batch led by a window-long text
@@ -200,3 +200,50 @@ def test_the_local_model_batches_by_tokens_and_keeps_each_vector(monkeypatch):
     assert max(sizes) == 16
     assert open_embedder(load_settings(embed_batch_tokens=512)).batch_tokens == 512
 
+
+
+def test_the_local_model_runs_batches_side_by_side_on_one_thread_each(monkeypatch):
+    """Data parallel batches (`workers`): one `embed` call runs its batches two at a time, each on
+    a single torch thread, one of them in the calling thread; the vectors and their order are the
+    ones batches in turn on the OpenMP threads give, progress counts every text, the caller's thread
+    count is restored, and the model lock is free between rounds (a query waits one round at most)."""
+    import threading
+
+    import numpy as np
+    import torch
+
+    from kb.embedder import SentenceTransformerEmbedder
+
+    emb = SentenceTransformerEmbedder()
+    assert emb.counts_tokens and emb.workers == emb.default_threads == torch.get_num_threads()
+    emb.workers = 2  # whatever this machine's core count
+    seen, rounds = [], []
+    real = emb._encode
+
+    def record(batch, batch_size=0):
+        seen.append((threading.current_thread().name, torch.get_num_threads(), len(batch)))
+        return real(batch, batch_size)
+
+    monkeypatch.setattr(emb, "_encode", record)
+    texts = [f"Sentence {i} about hepatitis B boosters for staff. " * (1 + i % 9) for i in range(300)]
+    done = []
+    before = torch.get_num_threads()
+
+    def progress(n):  # reported after each round, with the model lock free for a query
+        done.append(n)
+        rounds.append(emb._lock.acquire(blocking=False) and (emb._lock.release() or True))
+
+    parallel = np.asarray(emb.embed(texts, progress=progress))
+    assert torch.get_num_threads() == before and sum(done) == len(texts) == sum(n for *_, n in seen)
+    names = {name for name, threads, _ in seen if threads == 1}
+    assert "MainThread" in names and any(n.startswith("encoder") for n in names)
+    assert len(rounds) >= 4 and all(rounds)
+    emb.workers = 0
+    seen.clear()
+    alone = np.asarray(emb.embed(texts))
+    assert {threads for _, threads, _ in seen} == {before}  # in turn, on the OpenMP threads
+    assert parallel.shape == alone.shape and np.abs(parallel - alone).max() < 1e-5
+    emb.workers = 2
+    seen.clear()
+    assert np.abs(np.asarray(emb.embed(texts[:3])) - alone[:3]).max() < 1e-5  # one batch: no workers
+    assert {threads for _, threads, _ in seen} == {before}

@@ -422,7 +422,12 @@ class Ingestor:
         than they are embedded), one thread would halve the encoder for nothing, so the rule is
         the parser's busy share since the last encoder call (`BUSY_PARSER`), not whether it still
         has files: by the latter, the bench's corpus x6 ingest took 66.7 s (round 5: 49.7 s).
-        Checked before each encoder call (a batch's chunks, then its sentences)."""
+        Checked before each encoder call (a batch's chunks, then its sentences).
+
+        The packaged encoder now runs a call's batches data parallel, one single-threaded worker
+        per core (`SentenceTransformerEmbedder.workers`, change 26), which has no barrier for the
+        parser to stall and ignores this; it still applies to a call of one batch and to encoders
+        that run on OpenMP threads."""
         cores = self.embedder.default_threads
         if cores < 2 or self._producer is None:
             return

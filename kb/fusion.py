@@ -125,18 +125,21 @@ def adaptive_dense_weight(
     sparse_scores: Sequence[float],
     dense_prior: float = 1.5,
     depth: int = 10,
+    sparse_confident: bool = True,
 ) -> float:
     """Per-query weight of the dense ranking in [0, 1]: each retriever's confidence
     (`relative_gap`) scaled by a prior, normalised: a = p*g_d / (p*g_d + g_s).
 
     A per-query alpha in the spirit of DAT (Hsu & Tzeng, "Dynamic Alpha Tuning for Hybrid
     Retrieval", 2025), with score-distribution confidence in place of an LLM judge.
-    Falls back to p / (p + 1) when neither retriever shows a gap.
+    Falls back to p / (p + 1) when neither retriever shows a gap. `sparse_confident=False`
+    counts BM25's gap as 0 (its top hits matched the query only through their titles:
+    `HybridRetriever.title_only_bm25`).
     """
     if dense_prior < 0:
         raise ValueError("dense_prior must be non-negative")
     gd = dense_prior * relative_gap(dense_scores, depth)
-    gs = relative_gap(sparse_scores, depth)
+    gs = relative_gap(sparse_scores, depth) if sparse_confident else 0.0
     if gd + gs <= 0:
         return dense_prior / (dense_prior + 1.0)
     return gd / (gd + gs)
@@ -147,6 +150,7 @@ def adaptive_convex_fusion(
     sparse: Sequence[tuple[str, float]],
     dense_prior: float = 1.5,
     depth: int = 10,
+    sparse_confident: bool = True,
 ) -> list[tuple[str, float]]:
     """`convex_combination` of dense and BM25 with the per-query `adaptive_dense_weight`.
 
@@ -154,7 +158,7 @@ def adaptive_convex_fusion(
     how decisive each retriever is. On our dev splits dense wins on MedQuAD and BM25 on COVID-QA;
     a per-query weight from score gaps beats the better single retriever on both.
     """
-    alpha = adaptive_dense_weight([s for _, s in dense], [s for _, s in sparse], dense_prior, depth)
+    alpha = adaptive_dense_weight([s for _, s in dense], [s for _, s in sparse], dense_prior, depth, sparse_confident)
     return convex_combination([dense, sparse], [alpha, 1.0 - alpha])
 
 

@@ -233,6 +233,8 @@ class RetrievalTrace(_Record):
     dense: list[tuple[str, float]] = Field(default_factory=list)
     sparse: list[tuple[str, float]] = Field(default_factory=list)
     timings_ms: dict[str, float] = Field(default_factory=dict)
+    # hybrid: BM25's top hits matched the query only through their titles, so fusion gave it no weight
+    bm25_title_only: bool = False
 
 
 class Answer(_Record):

@@ -341,3 +341,63 @@ def test_retriever_agreement_describes_the_question_not_the_final_order():
     assert agreement(hits[:2], RetrievalTrace(query="q", mode="hybrid", dense=[("c0", 1), ("c1", 1)],
                                               sparse=[("c1", 1), ("c0", 1)])) == 1.0  # a tiny library
     assert agreement([], trace) == 0.0
+
+
+def _hits(title, texts, **extra):
+    return [StoredPoint(f"p{i}", 10.0 - i, {"title": title, "text": t, **extra}) for i, t in enumerate(texts)]
+
+
+def test_bm25_that_matches_only_the_titles_is_flagged():
+    """BM25's top hits all match "What is glaucoma?" only through their document's title (every
+    chunk is indexed under it), so BM25 cannot tell which passage answers; a question with a word
+    that one hit's own text matches is not flagged."""
+    retriever = HybridRetriever(None, None, None, RetrievalConfig())
+    passages = ["Glaucoma can damage the optic nerve; glaucoma is common after 60.",
+                "Eye drops lower the pressure in the eye.", "Laser surgery may help some patients."]
+    hits = _hits("Glaucoma", passages)
+    assert retriever.title_only_bm25("What is (are) Glaucoma ?", hits)
+    assert not retriever.title_only_bm25("What treatments are there for glaucoma? eye drops", hits)  # "drops" is in a text
+    assert not retriever.title_only_bm25("What is (are) Glaucoma ?", hits[:1])  # one hit: nothing to compare
+    assert not retriever.title_only_bm25("the and of", hits)  # no query terms at all
+    # a word of the query that is in neither title nor text does not count against the rule
+    assert retriever.title_only_bm25("Is glaucoma hereditary?", hits)
+    # with embed_section on, the section heading is indexed with the chunk, so it is not the title
+    sectioned = _hits("Glaucoma", passages, heading_path="Glaucoma > Who is at risk", source_path="g.md")
+    config = RetrievalConfig(embed_section=True)
+    assert not HybridRetriever(None, None, None, config).title_only_bm25("Who is at risk of glaucoma?", sectioned)
+    assert retriever.title_only_bm25("Who is at risk of glaucoma?", sectioned)
+
+
+def test_fusion_gives_title_only_bm25_no_weight():
+    from kb.fusion import adaptive_convex_fusion, adaptive_dense_weight
+
+    assert adaptive_dense_weight([0.8, 0.7, 0.6], [20.0, 5.0, 4.0], 1.5, 3, sparse_confident=False) == 1.0
+    assert adaptive_dense_weight([1.0, 1.0], [20.0, 5.0], 1.5, sparse_confident=False) == pytest.approx(0.6)  # no gaps: prior
+    dense, sparse = [("d1", 0.80), ("d2", 0.79), ("d3", 0.70)], [("d3", 20.0), ("d2", 5.0), ("d1", 4.0)]
+    assert adaptive_convex_fusion(dense, sparse, 1.5, 3)[0][0] == "d3"  # BM25's decisive top wins
+    assert [p for p, _ in adaptive_convex_fusion(dense, sparse, 1.5, 3, sparse_confident=False)] == ["d1", "d2", "d3"]
+
+
+def test_hybrid_search_ranks_by_dense_when_bm25_matches_only_titles(tmp_path):
+    """End to end: the trace says when BM25 matched only titles, and the hybrid order is then the
+    dense order; a question whose words BM25 finds in a passage is fused as before."""
+    from ingest.pipeline import ingest_paths
+    from kb.embedder import HashEmbedder
+    from kb.service import KnowledgeBase
+    from kb.settings import load_settings
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    sections = ["Glaucoma is a group of eye diseases that damage the optic nerve. ",
+                "Glaucoma glaucoma glaucoma: drops, laser and surgery are the treatments. ",
+                "Regular eye tests find it early; people over 60 are at higher risk. "]
+    filler = "The clinic writes to the patient with the result and the next appointment. " * 25  # one chunk per part
+    (docs / "glaucoma.md").write_text("# Glaucoma\n\n" + "\n\n".join(f"## Part {i}\n\n{s}{filler}"
+                                                                      for i, s in enumerate(sections)), encoding="utf-8")
+    with KnowledgeBase(load_settings(kb_dir=tmp_path / "kb", maxsim_weight=0.0), embedder=HashEmbedder(64)) as kb:
+        assert ingest_paths(kb, [docs]).added == 1
+        got = kb.retriever.retrieve("What is glaucoma?", 3)
+        assert got.trace.bm25_title_only and len(got.trace.sparse) >= 2
+        assert [h.chunk.chunk_id for h in got.hits] == [pid for pid, _ in got.trace.dense][:len(got.hits)]
+        assert not kb.retriever.retrieve("Which glaucoma treatments use laser?", 3).trace.bm25_title_only
+        assert not kb.retriever.retrieve("What is glaucoma?", 3, mode="dense").trace.bm25_title_only

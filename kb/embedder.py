@@ -252,6 +252,8 @@ class SentenceTransformerEmbedder(Embedder):
         batches = self.form_batches(texts) if self.workers >= 2 and self.counts_tokens else []
         if len(batches) < 2:
             return super().embed(texts, progress)
+        from concurrent.futures import wait
+
         import torch
 
         workers = self.workers
@@ -266,12 +268,13 @@ class SentenceTransformerEmbedder(Embedder):
             group = batches[r:r + workers]
             with self._lock:
                 saved = torch.get_num_threads()
-                try:
-                    futures = [pool.submit(one, idx) for idx in group[1:]]
-                    # a last batch alone keeps the OpenMP threads
-                    results = [one(group[0], 1 if futures else saved)] + [f.result() for f in futures]
-                finally:
+                futures = [pool.submit(one, idx) for idx in group[1:]]
+                try:  # a last batch alone keeps the OpenMP threads
+                    first = one(group[0], 1 if futures else saved)
+                finally:  # the model is free again only when every batch of the round is done
+                    wait(futures)
                     torch.set_num_threads(saved)
+                results = [first] + [f.result() for f in futures]
             for idx, vectors in zip(group, results, strict=True):
                 for i, vec in zip(idx, vectors, strict=True):
                     out[i] = vec

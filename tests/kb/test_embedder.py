@@ -247,3 +247,34 @@ def test_the_local_model_runs_batches_side_by_side_on_one_thread_each(monkeypatc
     seen.clear()
     assert np.abs(np.asarray(emb.embed(texts[:3])) - alone[:3]).max() < 1e-5  # one batch: no workers
     assert {threads for _, threads, _ in seen} == {before}
+
+
+def test_a_failed_batch_fails_the_call_and_frees_the_model(monkeypatch):
+    """A batch that raises in either thread fails the `embed` call with its error, only after the
+    round's other batch is done; the lock is free and the thread count restored afterwards."""
+    import threading
+
+    import pytest
+    import torch
+
+    from kb.embedder import SentenceTransformerEmbedder
+
+    emb = SentenceTransformerEmbedder()
+    emb.workers = 2
+    texts = [f"Sentence {i} about hepatitis B boosters for staff. " * (1 + i % 9) for i in range(300)]
+    real = emb._encode
+    before = torch.get_num_threads()
+    for failing in ("MainThread", "encoder"):
+        def flaky(batch, batch_size=0, failing=failing):
+            if threading.current_thread().name.startswith(failing):
+                raise RuntimeError("encoder broke")
+            return real(batch, batch_size)
+
+        monkeypatch.setattr(emb, "_encode", flaky)
+        with pytest.raises(RuntimeError, match="encoder broke"):
+            emb.embed(texts)
+        assert emb._lock.acquire(blocking=False)
+        emb._lock.release()
+        assert torch.get_num_threads() == before
+    monkeypatch.setattr(emb, "_encode", real)
+    assert len(emb.embed(texts)) == len(texts)

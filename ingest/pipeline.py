@@ -37,7 +37,7 @@ from ingest.metadata import metadata_for, slugify
 from kb.curation import Curator
 from kb.errors import IngestError
 from kb.journal import crash_point, intent
-from kb.mapping import chunks_for, point_text, section_context
+from kb.mapping import chunks_for, indexed_text
 from kb.records import ChunkDraft, DocStatus, Document, DocumentMeta
 from kb.repair import close_interrupted_runs, repair_pending
 from kb.sparse import sparse_document
@@ -400,10 +400,6 @@ class Ingestor:
         events = self.catalog.events(doc.doc_id, limit=1)
         return bool(events) and events[0]["detail"] == "gone from folder (sync)"
 
-    def _section(self, heading_path: str, source_path: str) -> str:
-        """The section that goes into the embedded text, when `embed_section` is on."""
-        return section_context(heading_path, source_path) if self.settings.embed_section else ""
-
     # The parser's share of the time since the last encoder call above which the encoder gives it a
     # core. Measured shares: Green Book 1.0 while its PDFs parse, then 0; corpus x6 1.0 for the first
     # batch, then 0.0-0.75 while the parser refills the queue during a batch's chunks and 0 during its
@@ -447,7 +443,7 @@ class Ingestor:
         for w in batch:
             title = _title(w)  # the same title the BM25 text and the payload get
             for d in w.drafts:
-                texts.append(point_text(title, d.text, self._section(d.heading_path, str(w.path))))
+                texts.append(indexed_text(title, d.text, d.heading_path, str(w.path), self.settings.embed_section))
                 owners.append(w)
         self._share_cores()
         t0 = time.perf_counter()
@@ -505,8 +501,8 @@ class Ingestor:
         chunks = chunks_for(doc, w.drafts)
         points = []
         for chunk, vec in zip(chunks, w.vectors, strict=True):
-            idx, vals = sparse_document(point_text(doc.title, chunk.text,
-                                                   self._section(chunk.heading_path, doc.source_path)))
+            idx, vals = sparse_document(indexed_text(doc.title, chunk.text, chunk.heading_path, doc.source_path,
+                                                     self.settings.embed_section))
             payload = {**chunk.model_dump(mode="json"), "live": LIVE}
             points.append(PointData(chunk.chunk_id, vec, idx, vals, payload))
         previous = w.previous.version if w.previous else None

@@ -39,6 +39,13 @@ def point_text(title: str, chunk_text: str, section: str = "") -> str:
     return f"{title}\n{section}\n{chunk_text}" if section else f"{title}\n{chunk_text}"
 
 
+def indexed_text(title: str, chunk_text: str, heading_path: str, source_path: str, embed_section: bool) -> str:
+    """The text ingest embeds and indexes for a chunk: `point_text`, with the chunk's section when
+    `embed_section` is on. Whatever reads a stored chunk as BM25 saw it (the retriever's title test,
+    the ingest bench) rebuilds it here from the payload."""
+    return point_text(title, chunk_text, section_context(heading_path, source_path) if embed_section else "")
+
+
 def payload_fields(doc: Document) -> dict:
     """Document fields copied onto every chunk, for filters."""
     return {

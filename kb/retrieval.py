@@ -39,7 +39,7 @@ from kb.fusion import (
     maxsim_rerank,
     reciprocal_rank_fusion,
 )
-from kb.mapping import chunk_from_payload, point_text, section_context
+from kb.mapping import chunk_from_payload, indexed_text
 from kb.records import Hit, RetrievalTrace, SearchFilters
 from kb.sparse import expanded_sparse_query, sparse_document, sparse_query
 from kb.store import DENSE, SPARSE, PointFilter, StoredPoint, VectorStore
@@ -384,9 +384,9 @@ class HybridRetriever:
             rest = terms - titles[title]
             if not rest:
                 continue  # every query word is in the title: whatever the chunk says, it matched the title
-            section = section_context(point.payload.get("heading_path") or "", point.payload.get("source_path") or "") \
-                if self.config.embed_section else ""
-            indexed = set(sparse_document(point_text(title, str(point.payload.get("text") or ""), section))[0])
+            text = indexed_text(title, str(point.payload.get("text") or ""), point.payload.get("heading_path") or "",
+                                point.payload.get("source_path") or "", self.config.embed_section)
+            indexed = set(sparse_document(text)[0])
             if rest & indexed:
                 return False
         return True

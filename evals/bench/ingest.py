@@ -89,7 +89,7 @@ def make_embedder(name: str):
 def kb_ingest(files: list[Path] | Path, embedder, count, **settings_over) -> tuple[dict, list[str], object]:
     """Our pipeline into a fresh KB; returns figures, the embedded texts and the open KB."""
     from ingest.pipeline import ingest_paths
-    from kb.mapping import point_text, section_context
+    from kb.mapping import indexed_text
     from kb.service import KnowledgeBase
     from kb.settings import load_settings
     from kb.vector_cache import open_vector_cache
@@ -107,10 +107,8 @@ def kb_ingest(files: list[Path] | Path, embedder, count, **settings_over) -> tup
         if embedder.persistent is not None:
             embedder.persistent.close()
         embedder.persistent = None
-    on = kb.settings.embed_section  # the texts exactly as ingest embedded them
-    texts = [point_text(p.payload["title"], p.payload["text"],
-                        section_context(p.payload.get("heading_path", ""), p.payload["source_path"]) if on else "")
-             for p in kb.store.scroll()]
+    texts = [indexed_text(p.payload["title"], p.payload["text"], p.payload.get("heading_path", ""),  # as ingest embedded them
+                          p.payload["source_path"], kb.settings.embed_section) for p in kb.store.scroll()]
     out = rates(t.seconds, report.chunks_embedded, report.pages, coverage(count(texts)))
     out.update(embed_seconds=round(report.embed_seconds, 2), optimise_seconds=round(report.optimise_seconds, 2),
                sentences_embedded=report.sentences_embedded, sentence_seconds=round(report.sentence_seconds, 2),

@@ -201,7 +201,6 @@ def test_the_local_model_batches_by_tokens_and_keeps_each_vector(monkeypatch):
     assert open_embedder(load_settings(embed_batch_tokens=512)).batch_tokens == 512
 
 
-
 def test_the_local_model_runs_batches_side_by_side_on_one_thread_each(monkeypatch):
     """Data parallel batches (`workers`): one `embed` call runs its batches two at a time, each on
     a single torch thread, one of them in the calling thread; the vectors and their order are the

@@ -5,10 +5,13 @@
 
 `parse_isolated` sends each file to a long-lived worker (`ingest.parse_worker`, started on
 first use, once per process). The worker has the PDF parser imported (but not torch or the
-embedding model), and loads the other formats' parsers at its first non-PDF file. It forks
-once per PDF or DOCX; the fork runs under RLIMIT_AS (its start-up size plus `parse_memory_mb`)
-and is killed after `parse_timeout_s`. Text formats are parsed in the worker itself under the
-same limits, and a worker that hits one is replaced. Every outcome comes back as a
+embedding model), and loads the other formats' parsers at its first non-PDF file. PDFs and
+DOCX files go to a fork of the worker that parses them one after another, each under RLIMIT_AS
+(the fork's size at that file plus `parse_memory_mb`) and killed after `parse_timeout_s`; a
+fork that fails a file ends, and the next file gets a fresh one (`parse_worker._Sandbox`).
+Text formats are parsed in the worker itself under the same limits, and a worker that hits
+one is replaced. A memory cap counts from the current size, so heap that earlier files freed
+inside it comes on top of `parse_memory_mb`; both processes retire after 256 MB of growth. Every outcome comes back as a
 `ParsedDocument` or an `IngestError` naming the file:
 
 - "parser ran out of memory (limit N MB)": the fork hit the address-space limit;
@@ -60,6 +63,7 @@ class IsolatedParser:
         self._dir = Path(tempfile.mkdtemp(prefix="kb-parse-"))
         self._count = 0
         self.warmed = False  # the worker has loaded the other formats' parsers (after a non-PDF file)
+        self.last_fork_pid: int | None = None  # the fork that parsed the last PDF or DOCX
 
     # ------------------------------------------------------------ worker
 
@@ -129,6 +133,7 @@ class IsolatedParser:
             out = self._dir / f"{self._count}.json"
             try:
                 reply = self._request(path, limits, out)
+                self.last_fork_pid = reply.get("fork_pid")
                 if reply["status"] == "file":
                     payload = json.loads(out.read_text(encoding="utf-8"))
                     reply = payload

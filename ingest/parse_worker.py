@@ -9,11 +9,13 @@ The other formats' parsers (`unstructured`, spaCy: ~2-3 s to import and load) ar
 worker on the first request for one of them, after a `{"status": "warming"}` line that tells the
 parent to wait for the load before its reply deadline starts. A run of PDFs never loads them.
 
-For a PDF or DOCX request (`"fork": true`) it forks. The fork sets RLIMIT_AS to its own
-start-up size plus `parse_memory_mb`, parses, writes the `ParsedDocument` (or the
-`IngestError`) as JSON to the file `out`, and exits. The worker kills a fork that runs past
-`parse_timeout_s` and reports how each one ended. So a hang or a memory bomb costs one fork,
-and the worker keeps serving.
+A PDF or DOCX request (`"fork": true`) goes to a fork of the worker (`_Sandbox`) that parses
+such files one after another. For each file it sets RLIMIT_AS to its size now plus
+`parse_memory_mb`, parses, writes the `ParsedDocument` (or the `IngestError`) as JSON to the
+file `out`, and replies. The worker kills the fork when a file runs past `parse_timeout_s`, a
+fork that runs out of memory exits after replying, and the next file gets a fresh fork; the
+worker reports how each file ended. So a hang or a memory bomb costs one fork, and the worker
+keeps serving.
 
 Text, Markdown, HTML and e-mail (`"fork": false`) are parsed in the worker itself under the
 same limits (a soft RLIMIT_AS and an interval timer): a fork costs ~100 ms on a loaded
@@ -121,18 +123,6 @@ def _cap(request: dict[str, Any]) -> int:
     return _vm_size() + int(request["limits"]["parse_memory_mb"]) * MB
 
 
-def _child(request: dict[str, Any]) -> int:
-    """Runs in the fork: limit memory, parse, write the result. Returns the exit code."""
-    cap = _cap(request)
-    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
-    payload = _parse(request)
-    try:
-        _write(request["out"], payload)
-    except MemoryError:
-        return _OOM_EXIT
-    return 0
-
-
 def _on_alarm(signum: int, frame: Any) -> None:
     raise _ParseTimeout
 
@@ -162,35 +152,165 @@ def _serve_here(request: dict[str, Any]) -> dict[str, Any]:
     return {"status": "file", "seconds": seconds}
 
 
-def _serve_one(request: dict[str, Any]) -> dict[str, Any]:
-    timeout = float(request["limits"]["parse_timeout_s"])
-    started = time.monotonic()
-    pid = os.fork()
-    if pid == 0:  # the fork
-        code = 1
-        try:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            code = _child(request)
-        finally:
-            os._exit(code)
-    pidfd = os.pidfd_open(pid)  # readable when the fork exits: no polling delay
+def _die_with_parent(parent: int) -> None:
+    """Ask the kernel to kill this process when the worker dies (a worker killed at the parent's
+    deadline must not leave a fork parsing on)."""
+    import ctypes
+
     try:
-        exited, _, _ = select.select([pidfd], [], [], timeout)
-    finally:
-        os.close(pidfd)
-    if not exited:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        return {"status": "timeout", "seconds": time.monotonic() - started}
-    _, status = os.waitpid(pid, 0)
-    seconds = time.monotonic() - started
-    if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 and os.path.exists(request["out"]):
-        return {"status": "file", "seconds": seconds}
-    if os.WIFEXITED(status) and os.WEXITSTATUS(status) == _OOM_EXIT:
-        return {"status": "oom", "seconds": seconds}
-    how = (f"signal {signal.Signals(os.WTERMSIG(status)).name}" if os.WIFSIGNALED(status)
-           else f"exit code {os.WEXITSTATUS(status)}")
-    return {"status": "crash", "how": how, "seconds": seconds}
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # it died before the request took effect
+        os._exit(1)
+
+
+class _Sandbox:
+    """A fork of the warm worker that parses PDF and DOCX files one after another.
+
+    Profile (docs/PERFORMANCE.md, change 27): a fresh fork per file paid ~45 ms of CPU in
+    copy-on-write page faults, since every heap page a parse touched was still shared with the
+    worker (3,700 faults per file): 120 corpus x6 PDF and DOCX files took 10.0 s of CPU in
+    forks against 4.6 s in one process. A fork that serves many files pays those faults once.
+
+    Each file still runs under its own limits, and any failure costs the fork, never the worker:
+    the fork sets a soft RLIMIT_AS of its size now plus `parse_memory_mb` for each file; the
+    worker kills it at `parse_timeout_s`; a file that runs out of memory ends it after the
+    reply, a crash ends it anyway; the next file gets a fresh fork. It retires after
+    `RECYCLE_FILES` files or `RECYCLE_GROWTH_MB` of growth, so no parse state lives long, and the
+    worker retires it when it loads the other formats' parsers, so the next fork has them."""
+
+    RECYCLE_FILES = 200
+
+    def __init__(self, keep_closed: tuple[int, ...] = ()) -> None:
+        self.pid: int | None = None
+        self._requests = -1  # the worker's end of the request pipe
+        self._replies = -1  # the worker's end of the reply pipe
+        self._buffer = b""
+        self._keep_closed = keep_closed  # the worker's own pipes: a long-lived fork must not hold them
+
+    def _start(self) -> None:
+        req_r, req_w = os.pipe()
+        rep_r, rep_w = os.pipe()
+        worker = os.getpid()
+        pid = os.fork()
+        if pid == 0:  # the fork
+            code = 1
+            try:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                _die_with_parent(worker)
+                os.close(req_w)
+                os.close(rep_r)
+                for fd in self._keep_closed:  # or the parent would not see the worker's end
+                    os.close(fd)
+                devnull = os.open(os.devnull, os.O_RDONLY)
+                os.dup2(devnull, 0)
+                os.close(devnull)
+                code = _sandbox_main(req_r, rep_w)
+            finally:
+                os._exit(code)
+        os.close(req_r)
+        os.close(rep_w)
+        self.pid, self._requests, self._replies, self._buffer = pid, req_w, rep_r, b""
+
+    def serve(self, request: dict[str, Any]) -> dict[str, Any]:
+        started = time.monotonic()
+        line = (json.dumps(request) + "\n").encode()
+        for attempt in (1, 2):
+            if self.pid is None:
+                self._start()
+            try:
+                os.write(self._requests, line)  # one short line: never blocks
+                break
+            except BrokenPipeError:  # it died between files: start another
+                self._reap()
+                if attempt == 2:
+                    raise
+        fork = self.pid
+        reply = self._read(started + float(request["limits"]["parse_timeout_s"]))
+        seconds = time.monotonic() - started
+        if reply is None:  # past the time limit
+            self._kill()
+            return {"status": "timeout", "seconds": seconds, "fork_pid": fork}
+        if not reply:  # it died without a reply
+            return {**self._ended(), "seconds": seconds, "fork_pid": fork}
+        if reply.get("retire") or reply["status"] != "file":
+            self._reap()  # it exits after replying
+        return {"status": reply["status"], "seconds": seconds, "fork_pid": fork}
+
+    def _read(self, deadline: float) -> dict[str, Any] | None:
+        """The fork's reply; None past `deadline`; {} when it died without one."""
+        while b"\n" not in self._buffer:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            readable, _, _ = select.select([self._replies], [], [], left)
+            if readable:
+                data = os.read(self._replies, 1 << 16)
+                if not data:
+                    return {}
+                self._buffer += data
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return json.loads(line)
+
+    def _ended(self) -> dict[str, Any]:
+        """How the fork ended, once it has (reaps it)."""
+        status = self._reap()
+        if os.WIFEXITED(status) and os.WEXITSTATUS(status) == _OOM_EXIT:
+            return {"status": "oom"}
+        how = (f"signal {signal.Signals(os.WTERMSIG(status)).name}" if os.WIFSIGNALED(status)
+               else f"exit code {os.WEXITSTATUS(status)}")
+        return {"status": "crash", "how": how}
+
+    def _kill(self) -> None:
+        if self.pid is not None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self._reap()
+
+    def _reap(self) -> int:
+        pid, self.pid = self.pid, None
+        for fd in (self._requests, self._replies):
+            if fd >= 0:
+                os.close(fd)
+        self._requests = self._replies = -1
+        if pid is None:
+            return 0
+        return os.waitpid(pid, 0)[1]
+
+    def close(self) -> None:
+        """Let it finish: it exits at the end of its request pipe."""
+        self._reap()
+
+
+def _sandbox_main(requests_fd: int, replies_fd: int) -> int:
+    """The fork's loop: one request per line, each parsed under its own memory cap, the result
+    written to its `out` file, then one reply line. Returns the exit code."""
+    replies = os.fdopen(replies_fd, "w", encoding="utf-8", buffering=1)
+    started_size, served = _vm_size(), 0
+    for line in os.fdopen(requests_fd, encoding="utf-8"):
+        request = json.loads(line)
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        resource.setrlimit(resource.RLIMIT_AS, (_cap(request), hard))
+        try:
+            payload = _parse(request)
+            if payload["status"] != "oom":
+                _write(request["out"], payload)
+        except MemoryError:
+            payload = {"status": "oom"}
+        finally:
+            resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+        if payload["status"] == "oom":
+            replies.write(json.dumps({"status": "oom"}) + "\n")
+            return 0  # its state is suspect after running out of memory
+        served += 1
+        retire = served >= _Sandbox.RECYCLE_FILES or _vm_size() > started_size + RECYCLE_GROWTH_MB * MB
+        replies.write(json.dumps({"status": "file", "retire": retire}) + "\n")
+        if retire:
+            return 0
+    return 0
 
 
 def main() -> None:
@@ -201,6 +321,14 @@ def main() -> None:
     gc.freeze()  # the forks' garbage collector leaves the warm objects alone: fewer page copies
     reply.write(json.dumps({"status": "ready", "pid": os.getpid()}) + "\n")
     started_size = _vm_size()
+    sandbox = _Sandbox(keep_closed=(reply.fileno(),))
+    try:
+        _serve(reply, sandbox, started_size)
+    finally:
+        sandbox.close()
+
+
+def _serve(reply: Any, sandbox: _Sandbox, started_size: int) -> None:
     others = False
     for line in sys.stdin:
         if not line.strip():
@@ -210,8 +338,9 @@ def main() -> None:
             reply.write(json.dumps({"status": "warming"}) + "\n")  # the parent waits for the load
             _warm_others()
             gc.freeze()
+            sandbox.close()  # its next fork starts with them loaded
             started_size, others = _vm_size(), True  # loading them is not growth to retire for
-        answer = _serve_one(request) if request.get("fork", True) else _serve_here(request)
+        answer = sandbox.serve(request) if request.get("fork", True) else _serve_here(request)
         if _vm_size() > started_size + RECYCLE_GROWTH_MB * MB:
             answer["exit"] = True  # in-worker parses left it larger: make way for a fresh one
         reply.write(json.dumps(answer) + "\n")

@@ -119,9 +119,20 @@ def test_nested_html_keeps_its_heading_and_paragraph(bad_files) -> None:
     assert doc.blocks[0].kind == "heading"
 
 
-def test_pdf_parser_out_of_memory_fails_that_file_and_the_worker_goes_on(bad_files) -> None:
+@pytest.fixture
+def fresh_parser():
+    """A parser of its own: a memory cap counts from the worker's (or its fork's) size, so heap
+    freed by earlier tests' parses in the shared one would come on top of a small limit."""
+    from ingest.isolation import IsolatedParser
+
+    parser = IsolatedParser()
+    yield parser
+    parser.shutdown()
+
+
+def test_pdf_parser_out_of_memory_fails_that_file_and_the_worker_goes_on(bad_files, fresh_parser) -> None:
     """PDFs parse in a fork of the worker: the fork dies, the worker stays."""
-    parser = default_parser()
+    parser = fresh_parser
     parser.parse(bad_files["good.md"])
     pid = parser.worker_pid
     bomb = bad_files["flate-bomb.pdf"]  # pypdf inflates up to 75 MB before its own limit
@@ -168,10 +179,10 @@ def test_a_run_of_pdfs_never_loads_the_other_formats_parsers(bad_files, tmp_path
         parser.shutdown()
 
 
-def test_text_parser_out_of_memory_fails_that_file_and_a_fresh_worker_takes_over(bad_files) -> None:
+def test_text_parser_out_of_memory_fails_that_file_and_a_fresh_worker_takes_over(bad_files, fresh_parser) -> None:
     """Text parses in the worker itself: out of memory (or time, the same path) it replies,
     exits and is replaced."""
-    parser = default_parser()
+    parser = fresh_parser
     big = bad_files["single-line-10mb.txt"]  # needs ~30 MB to decode and split
     with pytest.raises(IngestError) as info:
         parser.parse(big, ParseLimits(parse_memory_mb=16))

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import functools
 import html
 import re
 from collections.abc import Callable, Iterable
@@ -70,26 +71,35 @@ def _make_unstructured_offline() -> None:
 
 
 def _partitioner(kind: str) -> Callable[..., list[Any]]:
+    """`unstructured`'s partitioner for `kind`, with its language detection off (`languages=[""]`).
+
+    Detection only fills `metadata.languages`, which no block reads; element classification
+    uses its own English default either way. It ran langdetect over each whole document: 9% of
+    the parser's CPU in a corpus x6 ingest (docs/PERFORMANCE.md, change 27). The blocks of every
+    corpus, GOV.UK and test file are the same with and without it."""
     _make_unstructured_offline()
     if kind == "docx":
-        from unstructured.partition.docx import partition_docx
+        from unstructured.partition.docx import partition_docx as partition
+    elif kind == "html":
+        from unstructured.partition.html import partition_html as partition
+    elif kind == "md":
+        from unstructured.partition.md import partition_md as partition
+    elif kind == "eml":
+        from unstructured.partition.email import partition_email as partition
+    else:
+        from unstructured.partition.text import partition_text as partition
+    _classify_lazily()
+    return functools.partial(partition, languages=[""])
 
-        return partition_docx
-    if kind == "html":
-        from unstructured.partition.html import partition_html
 
-        return partition_html
-    if kind == "md":
-        from unstructured.partition.md import partition_md
+def _classify_lazily() -> None:
+    """`unstructured`'s classifier with only the spaCy components each check needs
+    (`ingest.loaders.lazy_spacy`), in every `unstructured` module imported so far."""
+    import unstructured.nlp.tokenize as tokenize
 
-        return partition_md
-    if kind == "eml":
-        from unstructured.partition.email import partition_email
+    from ingest.loaders import lazy_spacy
 
-        return partition_email
-    from unstructured.partition.text import partition_text
-
-    return partition_text
+    lazy_spacy.install(tokenize._get_nlp())
 
 
 def _table_text(element: Any) -> str:

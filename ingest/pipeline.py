@@ -171,7 +171,8 @@ class Ingestor:
     >>> # Ingestor(kb.catalog, kb.store, kb.embedder, kb.settings).run([Path("corpus")])
 
     - `batch_chunks`: chunks embedded together before their documents are stored
-      (default: 8 embedding batches; sorted by length together, so they pad little). A batch
+      (default: 8 embedding batches, and at least `MIN_BATCH_CHUNKS`; sorted by length
+      together, so they pad little). A batch
       that is not full is embedded once it has waited 2 s for the parser (`max_batch_wait_s`).
       The run's first batch does not wait: the encoder starts on the first parsed document
       instead of idling until the parser has filled a batch (`first_batch_wait_s`).
@@ -180,6 +181,13 @@ class Ingestor:
     - `reembed`: doc ids to embed and store again even if their bytes are unchanged
       (`kb doctor --repair` uses it for documents whose chunks are missing).
     """
+
+    # The packaged encoder batches by tokens (2,048 a batch, ~18 chunks), so 8 x `embed_batch_size`
+    # (16) was 128 chunks a call: in a corpus x6 ingest its 24 calls replayed alone took 31.0 and
+    # 31.5 s against 29.3 and 28.7 s in calls of 256 (512: 28.8 / 29.1; 1,024: 29.1 / 28.9; all in
+    # one call: 26.6 / 27.3), since a call's batches are sorted and paired over fewer texts
+    # (docs/PERFORMANCE.md, change 27).
+    MIN_BATCH_CHUNKS = 256
 
     def __init__(
         self,
@@ -200,7 +208,8 @@ class Ingestor:
         self.settings = settings
         self.curator = Curator(catalog, store_writer)
         self.chunk_tokens = chunk_tokens or settings.chunk_tokens
-        self.batch_chunks = batch_chunks or 8 * max(1, int(getattr(embedder, "batch_size", 32)))
+        self.batch_chunks = batch_chunks or max(self.MIN_BATCH_CHUNKS,
+                                                8 * max(1, int(getattr(embedder, "batch_size", 32))))
         self.max_batch_wait_s = 2.0
         self.first_batch_wait_s = 0.0
         self.overlap = overlap

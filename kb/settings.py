@@ -212,7 +212,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_file_mb", 50, "KB_MAX_FILE_MB", "Ingest: larger files fail with \"file too large\" before parsing."),
     Setting("max_pages", 1000, "KB_MAX_PAGES", "Ingest: a PDF with more pages fails with \"too many pages\" (none are read)."),
     Setting("parse_timeout_s", 120, "KB_PARSE_TIMEOUT_S", "Ingest: wall-time limit for parsing one file (in a child process)."),
-    Setting("parse_memory_mb", 1024, "KB_PARSE_MEMORY_MB", "Ingest: memory a file's parser may add over its start-up size (RLIMIT_AS)."),
+    Setting("parse_memory_mb", 1024, "KB_PARSE_MEMORY_MB", "Ingest: memory a file's parser may add over its size when the file starts (RLIMIT_AS)."),
     Setting("api_host", "127.0.0.1", "KB_API_HOST", "Address `kb serve` (REST API + MCP over HTTP) listens on."),
     Setting("api_port", 8502, "KB_API_PORT", "Port `kb serve` listens on."),
     Setting("api_keys_file", "", "KB_API_KEYS_FILE", "TOML file with an [api.keys] table (instead of kb.toml)."),

@@ -62,7 +62,7 @@ def _compare(tt, texts: list[str]) -> None:
         own = _views(tt, texts)
     finally:
         assert lazy_spacy.install(lazy_spacy.docs.nlp)
-    differ = [(t[:80], [a == b for a, b in zip(x, y)]) for t, x, y in zip(texts, lazy, own) if x != y]
+    differ = [(t[:80], [a == b for a, b in zip(x, y, strict=True)]) for t, x, y in zip(texts, lazy, own, strict=True) if x != y]
     assert not differ, differ[:5]
 
 

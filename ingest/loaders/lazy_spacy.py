@@ -18,10 +18,10 @@ A paragraph that contains a verb (most of them) is now tokenized, embedded and t
 parsed. Profile and figures: docs/PERFORMANCE.md, change 28. `tests/ingest/test_lazy_spacy.py`
 checks the views and the classifications against `unstructured`'s own on real text.
 
-`install()` replaces `unstructured`'s functions by identity in the modules that imported them,
-so a partitioner imported later still sees the originals until `install()` runs again (the
-loader calls it after each import). A pipeline other than tok2vec + tagger + parser (the blank
-fallback, another model) keeps `unstructured`'s functions.
+`install()` replaces `unstructured`'s functions by identity in every `unstructured` module
+loaded so far; the loader calls it each time it hands out a partitioner, so modules imported
+since are covered too. A pipeline other than tok2vec + tagger + parser (the blank fallback,
+another model) keeps `unstructured`'s functions.
 """
 
 from __future__ import annotations

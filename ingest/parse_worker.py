@@ -25,6 +25,7 @@ the worker replies and exits, and the parent starts a fresh one.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import logging
@@ -38,7 +39,6 @@ from pathlib import Path
 from typing import Any
 
 MB = 1 << 20
-_OOM_EXIT = 3
 RECYCLE_GROWTH_MB = 256  # the worker retires once in-worker parses have grown it this much
 
 
@@ -119,8 +119,16 @@ def _parse(request: dict[str, Any]) -> dict[str, Any]:
         return {"status": "error", "reason": "corrupt file", "detail": f"{type(exc).__name__}: {exc}"}
 
 
-def _cap(request: dict[str, Any]) -> int:
-    return _vm_size() + int(request["limits"]["parse_memory_mb"]) * MB
+@contextlib.contextmanager
+def _memory_cap(request: dict[str, Any]):
+    """A soft RLIMIT_AS of this process's size now plus the request's `parse_memory_mb`, for the
+    block; the previous limit afterwards."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (_vm_size() + int(request["limits"]["parse_memory_mb"]) * MB, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
 def _on_alarm(signum: int, frame: Any) -> None:
@@ -133,17 +141,15 @@ def _serve_here(request: dict[str, Any]) -> dict[str, Any]:
     replied (its state is suspect); the parent starts a fresh one for the next file. A hang in C
     code that the timer cannot interrupt is caught by the parent's reply deadline."""
     started = time.monotonic()
-    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
     previous = signal.signal(signal.SIGALRM, _on_alarm)
-    resource.setrlimit(resource.RLIMIT_AS, (_cap(request), hard))
     signal.setitimer(signal.ITIMER_REAL, float(request["limits"]["parse_timeout_s"]))
     try:
-        payload = _parse(request)
+        with _memory_cap(request):
+            payload = _parse(request)
     except _ParseTimeout:
         payload = {"status": "timeout"}
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
-        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
         signal.signal(signal.SIGALRM, previous)
     seconds = time.monotonic() - started
     if payload["status"] in ("timeout", "oom"):
@@ -255,9 +261,7 @@ class _Sandbox:
 
     def _ended(self) -> dict[str, Any]:
         """How the fork ended, once it has (reaps it)."""
-        status = self._reap()
-        if os.WIFEXITED(status) and os.WEXITSTATUS(status) == _OOM_EXIT:
-            return {"status": "oom"}
+        status = self._reap()  # out of memory it replies first, so this is a crash
         how = (f"signal {signal.Signals(os.WTERMSIG(status)).name}" if os.WIFSIGNALED(status)
                else f"exit code {os.WEXITSTATUS(status)}")
         return {"status": "crash", "how": how}
@@ -292,16 +296,13 @@ def _sandbox_main(requests_fd: int, replies_fd: int) -> int:
     started_size, served = _vm_size(), 0
     for line in os.fdopen(requests_fd, encoding="utf-8"):
         request = json.loads(line)
-        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-        resource.setrlimit(resource.RLIMIT_AS, (_cap(request), hard))
         try:
-            payload = _parse(request)
-            if payload["status"] != "oom":
-                _write(request["out"], payload)
+            with _memory_cap(request):  # writing the result counts too, as in the fork it replaced
+                payload = _parse(request)
+                if payload["status"] != "oom":
+                    _write(request["out"], payload)
         except MemoryError:
             payload = {"status": "oom"}
-        finally:
-            resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
         if payload["status"] == "oom":
             replies.write(json.dumps({"status": "oom"}) + "\n")
             return 0  # its state is suspect after running out of memory

@@ -282,17 +282,18 @@ class SentenceTransformerEmbedder(Embedder):
                     progress(len(idx))
         return out  # type: ignore[return-value]
 
+    _dp_pool = None  # made on the first data-parallel call, with `_dp_size` threads
+    _dp_size = 0
+
     def _pool(self, n: int):
         """The `n` extra encoder threads (the calling thread runs one batch of each round itself)."""
-        pool = self.__dict__.get("_dp_pool")
-        if pool is None or self.__dict__.get("_dp_size") != n:
+        if self._dp_pool is None or self._dp_size != n:
             from concurrent.futures import ThreadPoolExecutor
 
-            if pool is not None:
-                pool.shutdown(wait=True)
-            pool = self.__dict__["_dp_pool"] = ThreadPoolExecutor(n, thread_name_prefix="encoder")
-            self.__dict__["_dp_size"] = n
-        return pool
+            if self._dp_pool is not None:
+                self._dp_pool.shutdown(wait=True)
+            self._dp_pool, self._dp_size = ThreadPoolExecutor(n, thread_name_prefix="encoder"), n
+        return self._dp_pool
 
     batch_tokens = 2048  # measured: docs/PERFORMANCE.md, change 19
 
